@@ -1,0 +1,183 @@
+"""`kg build`: ontology + curated sources -> dataset in the embedded store, plus dumps.
+
+Outputs live under one folder (default `output/`, or `$KG_OUTPUT`, or `--out`):
+
+    output/current -> releases/<build-id>     (a symlink, swapped atomically)
+    output/releases/<build-id>/store/         (the pyoxigraph store)
+    output/releases/<build-id>/dumps/dataset.trig, dataset.nq, ontology.ttl
+    output/releases/<build-id>/manifest.json
+
+A build writes into a staging folder and only then renames it into place and swaps the link, so a
+failing build leaves the previous release untouched. The build id is a hash of the dumps:
+the same sources give the same id and byte-identical dumps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import KgError
+from kg.mapping import Mapper
+from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
+from kg.ontology import load_ontology, vocabulary
+from kg.paths import resource_dir
+from kg.queries import parse_query_file
+from kg.sources.loader import load_sources
+from kg.store import OxigraphStore
+
+DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
+KEEP_RELEASES = 2  # the current one and the one before it
+
+
+def default_output() -> Path:
+    return Path(os.environ.get("KG_OUTPUT", "output"))
+
+
+def current_release(out: Path | None = None) -> Path:
+    """The folder of the release `output/current` points to."""
+    out = out or default_output()
+    link = out / "current"
+    if not link.exists():
+        raise KgError(f"no build found at {link}: run 'kg build' first (or pass --out)")
+    return link.resolve()
+
+
+def store_path(out: Path | None = None) -> Path:
+    return current_release(out) / "store"
+
+
+@dataclass
+class BuildResult:
+    release: Path
+    build_id: str
+    reused: bool
+    graphs: dict[str, int]
+    counts: dict[str, int]
+    dumps: list[Path] = field(default_factory=list)
+
+    @property
+    def triples(self) -> int:
+        return sum(self.graphs.values())
+
+
+def _key(q: ox.Quad) -> tuple[str, str, str, str]:
+    return (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))
+
+
+def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Quad]:
+    """Every quad of the asserted dataset, deduplicated and in a fixed order."""
+    triples = load_ontology()
+    vocab = vocabulary(triples)
+    src = load_sources(sources or resource_dir("sources"), vocab)
+    mapper = Mapper(Base(base), vocab)
+    quads = mapper.ontology(triples) + mapper.sources(src)
+    return sorted(set(quads), key=_key)
+
+
+def build(
+    out: Path | None = None,
+    sources: Path | None = None,
+    base: str = DEFAULT_BASE,
+    step: Callable[[str], None] = lambda _msg: None,
+) -> BuildResult:
+    """Build a release. Any error leaves the previous release in place and raises KgError."""
+    out = out or default_output()
+    step("reading the ontology and curated sources")
+    quads = assemble(sources, base)
+    prefixes = Base(base).prefixes(with_base=False)
+    releases = out / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
+    try:
+        step("writing dumps")
+        dumps = staging / "dumps"
+        dumps.mkdir()
+        ox.serialize(quads, str(dumps / "dataset.nq"), ox.RdfFormat.N_QUADS)
+        ox.serialize(quads, str(dumps / "dataset.trig"), ox.RdfFormat.TRIG, prefixes=prefixes)
+        ontology_graph = Base(base).graph("ontology")
+        onto = [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in quads
+            if q.graph_name == ontology_graph
+        ]
+        ox.serialize(onto, str(dumps / "ontology.ttl"), ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        digest = hashlib.sha256()
+        for name in DUMPS:  # the id covers every dump, so any change in output is a new release
+            digest.update((dumps / name).read_bytes())
+        build_id = digest.hexdigest()[:16]
+
+        step("loading the embedded store")
+        store = OxigraphStore.create(staging / "store")
+        store.add_quads(quads)
+        counts = _counts(store)
+        store.close()
+
+        graphs = Counter(q.graph_name.value for q in quads)
+        manifest = {
+            "build_id": build_id,
+            "base": Base(base).base,
+            "graphs": dict(sorted(graphs.items())),
+            "counts": counts,
+            "dumps": {name: _sha256(dumps / name) for name in DUMPS},
+        }
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        )
+
+        final = releases / build_id
+        reused = final.exists()
+        if reused:
+            shutil.rmtree(staging)  # identical content is already released
+        else:
+            os.rename(staging, final)
+        _point_current(out, Path("releases") / build_id)
+        _prune(releases, keep=build_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildResult(
+        final, build_id, reused, dict(graphs), counts, [final / "dumps" / name for name in DUMPS]
+    )
+
+
+def _counts(store: OxigraphStore) -> dict[str, int]:
+    """Instances per ontology class (local name -> count)."""
+    result = store.select(parse_query_file(resource_dir("queries") / "internal" / "summary.rq"))
+    return {r["class"].value.removeprefix(GAO): int(r["instances"].value) for r in result.rows}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _point_current(out: Path, target: Path) -> None:
+    tmp = out / f".current-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, out / "current")
+
+
+def _prune(releases: Path, keep: str) -> None:
+    """Keep the new release and the one before it; remove older ones and stale staging folders."""
+    others = sorted(
+        (
+            p
+            for p in releases.iterdir()
+            if p.is_dir() and p.name != keep and not p.name.startswith(".staging-")
+        ),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in others[KEEP_RELEASES - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,33 @@
+"""The `kg` command: a typer app assembled from per-module command groups.
+
+Exit codes: 0 ok; 1 the data does not conform or a check found rows; 2 usage or runtime error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kg.cli import build as build_cmd
+from kg.cli import query as query_cmd
+from kg.errors import KgError
+
+app = typer.Typer(
+    name="kg",
+    help="The GenAI openness knowledge graph (Eiras et al., arXiv:2404.17047).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (build_cmd, query_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except KgError as exc:  # pragma: no cover - commands report their own errors
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,52 @@
+"""`kg build`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kg.build import build as run_build
+from kg.build import default_output
+from kg.cli.common import OutOption, err_console, progress, user_errors
+from kg.namespaces import DEFAULT_BASE
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build")(build)
+
+
+def build(
+    out: OutOption = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(help="Folder of curated sources (default: the project's sources/)."),
+    ] = None,
+    base: Annotated[
+        str, typer.Option(envvar="KG_BASE", help="Base IRI for instance IRIs.")
+    ] = DEFAULT_BASE,
+) -> None:
+    """Build the graph from the ontology and curated sources into the embedded store."""
+    console = Console()
+    with user_errors():
+        result = run_build(out, sources, base, step=progress(err_console))
+    counts = result.counts
+    console.print(
+        f"Built release [bold]{result.build_id}[/]"
+        + (" (unchanged: same content as an existing release)" if result.reused else "")
+    )
+    console.print(
+        f"  {counts.get('AIModel', 0)} models, {counts.get('ComponentAssessment', 0)} component "
+        f"assessments, {counts.get('LicenseEvaluation', 0)} license evaluations (Table 1), "
+        f"{counts.get('License', 0) + counts.get('AccessStatement', 0)} licenses, "
+        f"{counts.get('Organisation', 0)} organisations"
+    )
+    console.print(f"  {result.triples} triples in {len(result.graphs)} named graphs")
+    release = result.release
+    out_dir = out or default_output()
+    console.print(f"  store: {out_dir / 'current' / 'store'}  (-> {release / 'store'})")
+    for dump in result.dumps:
+        console.print(f"  dump:  {out_dir / 'current' / 'dumps' / dump.name}")
+    console.print("Next: kg query table3 --format csv   ·   kg query --list")

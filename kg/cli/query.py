@@ -1,0 +1,119 @@
+"""`kg query NAME|FILE.rq [--param k=v] [--format table|csv|json]` and `kg query --list`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pyoxigraph as ox
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kg.build import current_release
+from kg.cli.common import OutOption, user_errors
+from kg.errors import QueryError
+from kg.namespaces import Base
+from kg.queries import library, resolve
+from kg.store import OxigraphStore
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("query")(query)
+
+
+def _parse_params(params: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise QueryError(f"--param '{item}' must read NAME=VALUE")
+        values[key.strip()] = value
+    return values
+
+
+def query(
+    name: Annotated[
+        str | None, typer.Argument(help="A query of the library (see --list) or a .rq file.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A parameter as NAME=VALUE (repeatable)."),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    list_: Annotated[bool, typer.Option("--list", help="List the library's queries.")] = False,
+    out: OutOption = None,
+) -> None:
+    """Run a named query or a .rq file against the built store."""
+    console = Console()
+    with user_errors():
+        if list_:
+            _list(console)
+            return
+        if not name:
+            raise QueryError("give a query name or a .rq file (or --list)")
+        qf = resolve(name)
+        release = current_release(out)
+        store = OxigraphStore.open_read_only(release / "store")
+        prefixes = _prefixes(release)
+        terms = qf.bindings(_parse_params(param or []), prefixes)
+        result = store.run(qf, terms)
+        _print(result, fmt, console, prefixes)
+
+
+def _prefixes(release: Path) -> dict[str, str]:
+    manifest = json.loads((release / "manifest.json").read_text())
+    return Base(manifest["base"]).prefixes()
+
+
+def _list(console: Console) -> None:
+    table = Table("name", "title", "parameters", "columns", box=None, show_lines=False)
+    for qf in library():
+        params = ", ".join(p.name + ("" if p.required else "?") for p in qf.parameters)
+        table.add_row(qf.name, qf.title, params, ", ".join(qf.columns))
+    console.print(table)
+
+
+def _print(result, fmt: Format, console: Console, prefixes: dict[str, str]) -> None:
+    out = sys.stdout.buffer
+    if isinstance(result, ox.QueryBoolean):
+        print("true" if bool(result) else "false")
+        return
+    if isinstance(result, ox.QueryTriples):
+        out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+        return
+    if fmt is Format.csv:
+        out.write(result.serialize(format=ox.QueryResultsFormat.CSV))
+        return
+    if fmt is Format.json:
+        out.write(result.serialize(format=ox.QueryResultsFormat.JSON))
+        out.write(b"\n")
+        return
+    names = [v.value for v in result.variables]
+    table = Table(*names, box=None)
+    count = 0
+    for sol in result:
+        table.add_row(*(_show(sol[n], prefixes) for n in names))
+        count += 1
+    console.print(table)
+    console.print(f"[dim]{count} row(s)[/]")
+
+
+def _show(term, prefixes: dict[str, str]) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for p, ns in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
+            if term.value.startswith(ns):
+                return f"{p}:{term.value[len(ns) :]}"
+        return term.value
+    return term.value

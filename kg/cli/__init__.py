@@ -10,6 +10,7 @@ import sys
 import typer
 
 from kg.cli import build as build_cmd
+from kg.cli import docs as docs_cmd
 from kg.cli import query as query_cmd
 from kg.errors import KgError
 
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (build_cmd, query_cmd):
+for module in (build_cmd, query_cmd, docs_cmd):
     module.register(app)
 
 

@@ -29,7 +29,7 @@ def build(
     ] = DEFAULT_BASE,
 ) -> None:
     """Build the graph from the ontology and curated sources into the embedded store."""
-    console = Console()
+    console = Console(soft_wrap=True, highlight=False)
     with user_errors():
         result = run_build(out, sources, base, step=progress(err_console))
     counts = result.counts

@@ -1,0 +1,254 @@
+"""`kg query`: the named queries reproduce the paper's tables; parameters are bound safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import Built, run_kg
+from kg.errors import QueryError
+from kg.queries import library, parse_query_file, resolve
+
+
+def query_csv(built: Built, *args: str) -> list[dict[str, str]]:
+    proc = run_kg("query", *args, "--format", "csv", "--out", str(built.out))
+    assert proc.returncode == 0, proc.stderr
+    return list(csv.DictReader(io.StringIO(proc.stdout)))
+
+
+def read_source(sources_dir: Path, name: str) -> list[dict[str, str]]:
+    with (sources_dir / "paper" / name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_table3_reproduces_the_source_cell_by_cell(built: Built, sources_dir: Path):
+    source = read_source(sources_dir, "table3.csv")
+    components = [c for c in source[0] if c != "model"]
+    expected = []
+    for row in source:
+        for comp in components:
+            cell = row[comp]
+            if cell.startswith("?"):
+                level, lic = "?", ""
+            elif cell == "N/A":
+                level, lic = "N/A", ""
+            else:
+                level, _, rest = cell.partition(" ")
+                lic = rest.strip("()")
+            expected.append(
+                {"model": row["model"], "component": comp, "level": level, "license": lic}
+            )
+    rows = query_csv(built, "table3")
+    assert list(rows[0]) == ["model", "component", "level", "license"]
+    assert len(rows) == 480
+    assert rows == expected
+
+
+def test_table3_keeps_uncertain_cells(built: Built):
+    proc = run_kg(
+        "query",
+        "tests/fixtures/queries/uncertain-cells.rq",
+        "--format",
+        "csv",
+        "--out",
+        str(built.out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    got = {
+        (r["model"], r["component"]): (r["written"], sorted(r["candidates"].split())) for r in rows
+    }
+    assert got == {
+        ("PolyCoder", "pretraining-data"): ("? (D3 or D4)", ["D3", "D4"]),
+        ("BLOOM", "pretraining-data"): ("? (D3 or D4)", ["D3", "D4"]),
+        ("LLaMA", "pretraining-data"): ("? (likely D5)", ["D5"]),
+    }
+
+
+def _size(text: str) -> str:
+    if text == "N/A":
+        return ""
+    units = {"B": 10**9, "T": 10**12}
+    return str(int(Decimal(text[:-1]) * units[text[-1]]))
+
+
+def test_models_reproduce_table2(built: Built, sources_dir: Path):
+    source = read_source(sources_dir, "table2.csv")
+    rows = query_csv(built, "models")
+    assert len(rows) == 40
+
+    def metric(value: str) -> str:
+        return "" if value == "N/A" else value.replace(",", "")
+
+    for src, got in zip(source, rows, strict=True):
+        month, year = src["release_date"].split("/")
+        assert got["model"] == src["model"]
+        assert got["developer"] == src["developer"]
+        assert got["largest_size"] == _size(src["largest_size"])
+        assert got["release_date"] == f"{year}-{month}"
+        for m in (
+            "chatbot_arena_elo",
+            "google_scholar_citations",
+            "huggingface_downloads_last_month",
+        ):
+            assert got[m] == metric(src[m]), (src["model"], m)
+
+
+def test_models_developer_kinds(built: Built):
+    rows = {r["model"]: r for r in query_csv(built, "models")}
+    assert rows["Falcon"]["developer_kind"] == "government institute"
+    assert rows["Megatron-Turing"]["developer"] == "Microsoft, NVIDIA"
+    assert rows["Megatron-Turing"]["developer_kind"] == "company"
+    assert rows["BLOOM"]["developer_kind"] == ""  # unknown stays unknown
+
+
+def test_licenses_reproduce_table1(built: Built, sources_dir: Path):
+    source = read_source(sources_dir, "table1.csv")
+    rows = query_csv(built, "licenses")
+    assert len(rows) == 12
+    yn = {"Y": "true", "N": "false"}
+    for src, got in zip(source, rows, strict=True):
+        assert got["license"] == src["license"]
+        for c in (
+            "research",
+            "commercial",
+            "modify",
+            "copyright_derivative",
+            "other_license_derivative",
+        ):
+            assert got[c] == yn[src[c]], (src["license"], c)
+        score, _, category = src["final_score"].partition(" ")
+        assert got["score"] == score
+        assert got["restrictiveness"] == category.strip("()").lower()
+        assert got["code_level"] == src["code_openness"]
+        assert got["data_level"] == src["data_openness"]
+        assert got["note"] == src["footnotes"]
+
+
+def test_parameter_filters(built: Built):
+    rows = query_csv(built, "table3", "--param", "model=LLaMA-2")
+    assert len(rows) == 12
+    assert {r["model"] for r in rows} == {"LLaMA-2"}
+    assert rows[-2] == {
+        "model": "LLaMA-2",
+        "component": "inference-code",
+        "level": "C3",
+        "license": "LLaMA-2",
+    }
+    rows = query_csv(built, "table3", "-p", "component=weights")
+    assert len(rows) == 40
+
+
+def test_parameter_values_are_never_sparql(built: Built):
+    """A value that would break out of a pasted string is just a name that matches nothing."""
+    evil = 'GPT-2" } } ; DROP ALL ; SELECT * { ?s ?p ?o #'
+    rows = query_csv(built, "table3", "--param", f"model={evil}")
+    assert rows == []
+
+
+def test_unknown_parameter(built: Built):
+    proc = run_kg("query", "table3", "-p", "modle=GPT-2", "--out", str(built.out))
+    assert proc.returncode == 2
+    assert "unknown parameter(s) modle" in proc.stderr
+    assert "model" in proc.stderr
+
+
+def test_json_format_is_sparql_results(built: Built):
+    proc = run_kg("query", "licenses", "-f", "json", "--out", str(built.out))
+    assert proc.returncode == 0
+    doc = json.loads(proc.stdout)
+    assert doc["head"]["vars"][:2] == ["license", "research"]
+    assert len(doc["results"]["bindings"]) == 12
+
+
+def test_table_format(built: Built):
+    proc = run_kg("query", "models", "--out", str(built.out))
+    assert proc.returncode == 0
+    assert "GPT-2" in proc.stdout and "40 row(s)" in proc.stdout
+
+
+def test_list(built: Built):
+    proc = run_kg("query", "--list")
+    assert proc.returncode == 0
+    for name in ("table3", "models", "licenses"):
+        assert name in proc.stdout
+    assert "internal" not in proc.stdout
+
+
+def test_unknown_query_name():
+    proc = run_kg("query", "tabel3")
+    assert proc.returncode == 2
+    assert "no query named 'tabel3'" in proc.stderr
+
+
+def test_query_file_errors(tmp_path: Path, built: Built):
+    no_header = tmp_path / "bare.rq"
+    no_header.write_text("SELECT * WHERE { ?s ?p ?o }\n")
+    proc = run_kg("query", str(no_header), "--out", str(built.out))
+    assert proc.returncode == 2
+    assert "bare.rq" in proc.stderr and "header" in proc.stderr
+
+    bad = tmp_path / "broken.rq"
+    bad.write_text("# title: t\n# description: d\nSELECT * WHERE { ?s ?p }\n")
+    proc = run_kg("query", str(bad), "--out", str(built.out))
+    assert proc.returncode == 2
+    assert "broken.rq" in proc.stderr and "syntax error" in proc.stderr.lower()
+
+
+def test_typed_parameters(tmp_path: Path):
+    path = tmp_path / "typed.rq"
+    path.write_text(
+        "# title: t\n# description: d\n# parameters:\n"
+        "#   n: {type: integer, required: true, description: a number}\n"
+        "#   thing: {type: iri, description: an IRI}\n"
+        "SELECT ?n ?thing WHERE { BIND(1 AS ?x) }\n"
+    )
+    qf = parse_query_file(path)
+    prefixes = {"gao": "https://w3id.org/genai-openness/ontology#"}
+    with pytest.raises(QueryError, match="required"):
+        qf.bindings({}, prefixes)
+    with pytest.raises(QueryError, match="whole number"):
+        qf.bindings({"n": "1 } ; DROP ALL"}, prefixes)
+    with pytest.raises(QueryError, match="not an IRI"):
+        qf.bindings({"n": "1", "thing": "<x> } ; DROP"}, prefixes)
+    terms = qf.bindings({"n": "3", "thing": "gao:C1"}, prefixes)
+    assert terms["thing"].value == "https://w3id.org/genai-openness/ontology#C1"
+    assert "VALUES (?n ?thing)" in qf.with_values(terms)
+
+
+def test_declared_parameter_must_be_used(tmp_path: Path):
+    path = tmp_path / "unused.rq"
+    path.write_text("# title: t\n# description: d\n# parameters:\n#   x: an x\nSELECT * {}\n")
+    with pytest.raises(QueryError, match="not used"):
+        parse_query_file(path)
+
+
+@pytest.mark.parametrize("qf", library(), ids=lambda q: q.name)
+def test_library_headers_are_complete(qf):
+    """Every named query documents its columns, and they are exactly what it returns."""
+    import re
+
+    assert qf.title and qf.description
+    select = re.search(r"SELECT\s+(?:DISTINCT\s+)?(.*?)\s*WHERE", qf.text, re.S)
+    assert select, qf.name
+    projected = re.findall(r"(?<!\()\?(\w+)(?![^()]*\))|AS \?(\w+)\)", select.group(1))
+    names = [a or b for a, b in projected]
+    assert list(qf.columns) == names
+
+
+def test_resolve_rejects_paths_by_name():
+    with pytest.raises(QueryError):
+        resolve("../pyproject")
+
+
+def test_query_catalogue_is_in_sync():
+    """docs/queries.md is generated from the query headers (run `kg docs` after editing)."""
+    from conftest import ROOT
+    from kg.docs import query_catalogue
+
+    assert (ROOT / "docs" / "queries.md").read_text(encoding="utf-8") == query_catalogue()

@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.derive import derive
 from kg.errors import KgError
 from kg.mapping import Mapper
 from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
 from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.queries import parse_query_file
+from kg.reports import write_reports
 from kg.sources.loader import load_sources
 from kg.store import OxigraphStore
 
@@ -80,8 +82,15 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     vocab = vocabulary(triples)
     src = load_sources(sources or resource_dir("sources"), vocab)
     mapper = Mapper(Base(base), vocab)
-    quads = mapper.ontology(triples) + mapper.sources(src)
-    return sorted(set(quads), key=_key)
+    return canonical(mapper.ontology(triples) + mapper.sources(src))
+
+
+def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Deduplicate, name blank nodes by RDFC-1.0 (only OWL class expressions have any) and sort,
+    so the same statements always serialise to the same bytes."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return sorted(dataset, key=_key)
 
 
 def build(
@@ -93,12 +102,24 @@ def build(
     """Build a release. Any error leaves the previous release in place and raises KgError."""
     out = out or default_output()
     step("reading the ontology and curated sources")
-    quads = assemble(sources, base)
-    prefixes = Base(base).prefixes(with_base=False)
+    asserted = assemble(sources, base)
+    b = Base(base)
+    prefixes = b.prefixes(with_base=False)
     releases = out / "releases"
     releases.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
     try:
+        step("loading the embedded store")
+        store = OxigraphStore.create(staging / "store")
+        store.add_quads(asserted)
+        step("deriving classifications (queries/derive)")
+        asserted_graphs = sorted({q.graph_name for q in asserted} - {b.graph("metadata")}, key=str)
+        quads = canonical(asserted + derive(store, b, asserted_graphs))
+        counts = _counts(store)
+        step("writing reports and figures")
+        write_reports(store, staging)
+        store.close()
+
         step("writing dumps")
         dumps = staging / "dumps"
         dumps.mkdir()
@@ -115,12 +136,6 @@ def build(
         for name in DUMPS:  # the id covers every dump, so any change in output is a new release
             digest.update((dumps / name).read_bytes())
         build_id = digest.hexdigest()[:16]
-
-        step("loading the embedded store")
-        store = OxigraphStore.create(staging / "store")
-        store.add_quads(quads)
-        counts = _counts(store)
-        store.close()
 
         graphs = Counter(q.graph_name.value for q in quads)
         manifest = {

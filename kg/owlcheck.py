@@ -35,6 +35,27 @@ _BUILTIN_PROPERTIES = {
     OWL + "equivalentClass": "builtin",
     OWL + "disjointWith": "builtin",
     OWL + "sameAs": "builtin",
+    # class-expression vocabulary (structural; lists use rdf:first/rdf:rest)
+    **{
+        OWL + t: "builtin"
+        for t in (
+            "unionOf",
+            "intersectionOf",
+            "complementOf",
+            "oneOf",
+            "onProperty",
+            "someValuesFrom",
+            "allValuesFrom",
+            "hasValue",
+            "minCardinality",
+            "maxCardinality",
+            "cardinality",
+            "qualifiedCardinality",
+            "onClass",
+        )
+    },
+    RDF + "first": "builtin",
+    RDF + "rest": "builtin",
 }
 _KINDS = {
     OWL + "ObjectProperty": "object",
@@ -54,6 +75,7 @@ _BUILTIN_CLASSES = {
     OWL + "SymmetricProperty",
     OWL + "InverseFunctionalProperty",
     RDFS + "Datatype",
+    OWL + "Restriction",
 }
 # The OWL 2 datatype map (OWL 2 Structural Specification, section 4), as used in data.
 DATATYPE_MAP = {

@@ -188,6 +188,7 @@ class Mapper:
                 "Provenance of the named graphs and the sources they transcribe", language="en"
             ),
         )
+        g.add(meta, DCTERMS + "creator", Literal("kg build (written from the curated sources)"))
         return g.quads
 
     def _curation(self, src: CuratedSources) -> list[Quad]:

@@ -1,0 +1,44 @@
+"""`kg validate`: exit 0 when the data conforms, 1 when it does not, 2 on an error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kg.build import current_release
+from kg.cli.common import OutOption, user_errors
+from kg.store import OxigraphStore
+from kg.validate import render_text, validate_store, write_atomic
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+
+
+def validate(
+    out: OutOption = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the sh:ValidationReport as Turtle "
+            "(default: the release's reports/validation.ttl)."
+        ),
+    ] = None,
+    shapes: Annotated[
+        Path | None, typer.Option(help="Folder of SHACL shapes (default: the project's shapes/).")
+    ] = None,
+) -> None:
+    """Check the built graph against the SHACL shapes (pySHACL)."""
+    with user_errors():
+        release = current_release(out)
+        base = json.loads((release / "manifest.json").read_text())["base"]
+        store = OxigraphStore.open_read_only(release / "store")
+        result = validate_store(store, base, shapes)
+        target = report or release / "reports" / "validation.ttl"
+        write_atomic(target, result.graph.serialize(format="turtle").encode())
+    typer.echo(render_text(result), nl=False)
+    typer.echo(f"Report written to {target}")
+    raise typer.Exit(0 if result.conforms else 1)

@@ -1,0 +1,190 @@
+"""SHACL shapes: a conforming fixture conforms; each constraint has a fixture that breaks exactly it.
+
+Cases: tests/fixtures/shapes/cases.yaml (edits of tests/fixtures/shapes/conforming.ttl).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+import yaml
+
+from conftest import Built, run_kg
+from kg.errors import KgError
+from kg.ontology import load_ontology
+from kg.validate import Severity, load_shapes, validate_graph
+
+FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
+CASES = yaml.safe_load((FIXTURES / "cases.yaml").read_text(encoding="utf-8"))
+PREFIXES = """
+@prefix gao: <https://w3id.org/genai-openness/ontology#> .
+@prefix ex: <https://example.org/kg/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix schema: <https://schema.org/> .
+@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+"""
+NS = {
+    "gao": "https://w3id.org/genai-openness/ontology#",
+    "ex": "https://example.org/kg/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "https://schema.org/",
+}
+
+
+def expand(curie: str) -> str:
+    prefix, _, local = curie.partition(":")
+    return NS[prefix] + local
+
+
+@pytest.fixture(scope="module")
+def shapes() -> rdflib.Graph:
+    return load_shapes()
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> rdflib.Graph:
+    g = rdflib.Graph()
+    g.parse(data=ox.serialize(load_ontology(), format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return g
+
+
+def fixture_graph(vocabulary: rdflib.Graph, case: dict | None = None) -> rdflib.Graph:
+    g = rdflib.Graph()
+    g += vocabulary
+    g.parse(FIXTURES / "conforming.ttl", format="turtle")
+    if case:
+        if case.get("remove"):
+            removed = rdflib.Graph().parse(data=PREFIXES + case["remove"], format="turtle")
+            for t in removed:
+                assert t in g, f"case removes a triple the fixture lacks: {t}"
+                g.remove(t)
+        if case.get("add"):
+            g.parse(data=PREFIXES + case["add"], format="turtle")
+    return g
+
+
+def test_conforming_fixture(shapes, vocabulary):
+    report = validate_graph(fixture_graph(vocabulary), shapes)
+    assert report.conforms
+    assert report.results == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_each_constraint(case, shapes, vocabulary):
+    report = validate_graph(fixture_graph(vocabulary, case), shapes)
+    got = {
+        (r.focus, r.path, r.constraint.removesuffix("ConstraintComponent"), r.severity.value)
+        for r in report.results
+    }
+    want = {
+        (expand(e["focus"]), e.get("path"), e["component"], e.get("severity", "Violation"))
+        for e in case["expect"]
+    }
+    assert got == want
+    assert report.conforms is case.get("conforms", False)
+    assert all(r.message for r in report.results), "every result carries its shape's message"
+
+
+def test_every_shape_constraint_has_message_and_severity(shapes):
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    constrained = set()
+    for p in (
+        sh.minCount,
+        sh.maxCount,
+        sh.datatype,
+        sh["class"],
+        sh["in"],
+        sh["or"],
+        sh.xone,
+        sh.hasValue,
+        sh.nodeKind,
+        sh.minInclusive,
+        sh.maxInclusive,
+        sh.minExclusive,
+        sh.qualifiedMinCount,
+        sh.select,
+    ):
+        constrained |= set(shapes.subjects(p, None))
+    # helper shapes nested in sh:or / sh:xone branches or qualified value shapes carry no
+    # message: the enclosing shape reports. Targeted shapes, their sh:property shapes and their
+    # SPARQL constraints must have both.
+    targeted = set()
+    for p in (sh.targetClass, sh.target, sh.targetSubjectsOf, sh.targetNode):
+        targeted |= set(shapes.subjects(p, None))
+    reported = set(targeted)
+    for shape in targeted:
+        reported |= set(shapes.objects(shape, sh.property)) | set(shapes.objects(shape, sh.sparql))
+    missing = [
+        str(s)
+        for s in constrained & reported
+        if shapes.value(s, sh.message) is None or shapes.value(s, sh.severity) is None
+    ]
+    assert missing == []
+
+
+def test_malformed_shapes_file_is_named(tmp_path: Path):
+    (tmp_path / "broken.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\nthis is not turtle"
+    )
+    with pytest.raises(KgError, match="broken.ttl"):
+        load_shapes(tmp_path)
+
+
+def test_kg_validate_exit_codes(built: Built, tmp_path: Path):
+    ok = run_kg("validate", "--out", str(built.out), "--report", str(tmp_path / "r.ttl"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("Conforms: 0 violation(s)")
+    # the RDF report parses and says it conforms
+    report = rdflib.Graph().parse(tmp_path / "r.ttl")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert list(report.objects(None, sh.conforms)) == [rdflib.Literal(True)]
+    # developers of unknown kind are listed as information, with their source record
+    assert "organisations.csv:12" in ok.stdout and "INFO" in ok.stdout
+
+    strict = tmp_path / "shapes"
+    strict.mkdir()
+    for f in load_shapes_files():
+        (strict / f.name).write_text(f.read_text())
+    (strict / "extra.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "@prefix gao: <https://w3id.org/genai-openness/ontology#> .\n"
+        "<urn:x:DevShape> a sh:NodeShape ; sh:targetClass gao:AIModel ;\n"
+        "  sh:property [ sh:path gao:largestSize ; sh:minCount 1 ; sh:severity sh:Violation ;\n"
+        '    sh:message "size required (test shape)" ] .\n'
+    )
+    bad = run_kg(
+        "validate",
+        "--out",
+        str(built.out),
+        "--shapes",
+        str(strict),
+        "--report",
+        str(tmp_path / "r2.ttl"),
+    )
+    assert bad.returncode == 1
+    assert "Does not conform: 7 violation(s)" in bad.stdout  # the 7 models of unknown size
+    assert "paper/table2.csv:28" in bad.stdout  # GPT-4's record
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.ttl").write_text("not turtle at all")
+    err = run_kg("validate", "--out", str(built.out), "--shapes", str(broken))
+    assert err.returncode == 2
+    assert "x.ttl" in err.stderr
+
+
+def load_shapes_files() -> list[Path]:
+    from kg.paths import resource_dir
+
+    return sorted(resource_dir("shapes").glob("*.ttl"))
+
+
+def test_severity_values():
+    assert {s.value for s in Severity} == {"Violation", "Warning", "Info"}

@@ -1,4 +1,4 @@
-"""SHACL shapes: a conforming fixture conforms; each constraint has a fixture that breaks exactly it.
+"""SHACL shapes: the conforming fixture conforms; one fixture per constraint breaks exactly it.
 
 Cases: tests/fixtures/shapes/cases.yaml (edits of tests/fixtures/shapes/conforming.ttl).
 """
@@ -133,7 +133,7 @@ def test_malformed_shapes_file_is_named(tmp_path: Path):
     (tmp_path / "broken.ttl").write_text(
         "@prefix sh: <http://www.w3.org/ns/shacl#> .\nthis is not turtle"
     )
-    with pytest.raises(KgError, match="broken.ttl"):
+    with pytest.raises(KgError, match=r"broken\.ttl"):
         load_shapes(tmp_path)
 
 

@@ -109,15 +109,20 @@ def build(
     releases.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
     try:
+        # Derivation and reports run on an in-memory copy (several times faster than RocksDB
+        # for these small queries); the on-disk store is then loaded once, complete.
+        step("deriving classifications (queries/derive)")
+        work = OxigraphStore.in_memory()
+        work.add_quads(asserted)
+        asserted_graphs = sorted({q.graph_name for q in asserted} - {b.graph("metadata")}, key=str)
+        derived = derive(work, b, asserted_graphs)
+        quads = sorted(set(asserted + derived), key=_key)  # rules mint no blank nodes
+        counts = _counts(work)
+        step("writing reports and figures")
+        write_reports(work, staging)
         step("loading the embedded store")
         store = OxigraphStore.create(staging / "store")
-        store.add_quads(asserted)
-        step("deriving classifications (queries/derive)")
-        asserted_graphs = sorted({q.graph_name for q in asserted} - {b.graph("metadata")}, key=str)
-        quads = canonical(asserted + derive(store, b, asserted_graphs))
-        counts = _counts(store)
-        step("writing reports and figures")
-        write_reports(store, staging)
+        store.add_quads(quads)
         store.close()
 
         step("writing dumps")

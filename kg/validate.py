@@ -26,6 +26,7 @@ from kg.store import OxigraphStore
 
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 CURATED = rdflib.URIRef(GAO + "curatedRecord")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class Severity(StrEnum):
@@ -75,14 +76,24 @@ def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     """The union of the asserted graphs, plus an inventory of the graph names."""
     keep = [q for q in quads if not q.graph_name.value.startswith(exclude_prefix)]
     names = sorted({q.graph_name.value for q in keep if isinstance(q.graph_name, ox.NamedNode)})
-    triples = ox.serialize(
-        [ox.Triple(q.subject, q.predicate, q.object) for q in keep], format=ox.RdfFormat.N_TRIPLES
-    )
     g = rdflib.Graph()
-    g.parse(data=triples, format="nt")
+    g.addN((_term(q.subject), _term(q.predicate), _term(q.object), g) for q in keep)
     for name in names:
         g.add((rdflib.URIRef(name), RDF.type, SD.NamedGraph))
     return g
+
+
+def _term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+    """pyoxigraph term -> rdflib term, without a serialise-and-parse round trip."""
+    if isinstance(t, ox.NamedNode):
+        return rdflib.URIRef(t.value)
+    if isinstance(t, ox.BlankNode):
+        return rdflib.BNode(t.value)
+    if t.language:
+        return rdflib.Literal(t.value, lang=t.language)
+    if t.datatype.value == _XSD_STRING:  # rdflib keeps simple literals untyped, as its parsers do
+        return rdflib.Literal(t.value)
+    return rdflib.Literal(t.value, datatype=rdflib.URIRef(t.datatype.value))
 
 
 def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport:
@@ -125,6 +136,10 @@ def _path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
     inverse = g.value(path, SH.inversePath)
     if inverse is not None:
         return "^" + g.namespace_manager.normalizeUri(inverse)
+    alternatives = g.value(path, SH.alternativePath)
+    if alternatives is not None:
+        members = rdflib.collection.Collection(g, alternatives)
+        return "|".join(g.namespace_manager.normalizeUri(m) for m in members)
     items = list(rdflib.collection.Collection(g, path)) if g.value(path, RDF.first) else []
     return "/".join(g.namespace_manager.normalizeUri(i) for i in items) or str(path)
 

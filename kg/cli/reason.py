@@ -1,0 +1,53 @@
+"""`kg reason`: exit 0 when consistent and the reasoner agrees with the SPARQL rules, 1 when not,
+2 on an error (for example no Java)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from kg.build import current_release
+from kg.cli.common import OutOption, user_errors
+from kg.reason import java_version, reason
+from kg.store import OxigraphStore
+from kg.validate import write_atomic
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reason")(reason_cmd)
+
+
+def reason_cmd(out: OutOption = None) -> None:
+    """Check consistency with HermiT (owlready2, needs Java) and cross-check the model classes."""
+    with user_errors():
+        release = current_release(out)
+        base = json.loads((release / "manifest.json").read_text())["base"]
+        runtime = java_version()
+        store = OxigraphStore.open_read_only(release / "store")
+        result = reason(store, base)
+        report = {
+            "reasoner": result.reasoner,
+            "java": runtime,
+            "consistent": result.consistent,
+            "seconds": round(result.seconds, 1),
+            "inferred": result.inferred,
+            "derived": result.derived,
+            "disagreements": result.disagreements,
+        }
+        target = release / "reports" / "reasoning.json"
+        write_atomic(target, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+    if not result.consistent:
+        typer.echo("INCONSISTENT: the ontology and the data contradict each other (HermiT).")
+        raise typer.Exit(1)
+    typer.echo(f"Consistent (HermiT, {runtime}, {result.seconds:.1f} s).")
+    for name, members in result.inferred.items():
+        short = ", ".join(m.rsplit("/", 1)[-1] for m in members)
+        typer.echo(f"  gao:{name}: {len(members)} models: {short}")
+    if result.disagreements:
+        typer.echo("The reasoner and the SPARQL rules DISAGREE:")
+        for name, diff in result.disagreements.items():
+            typer.echo(f"  gao:{name}: {json.dumps(diff)}")
+        raise typer.Exit(1)
+    typer.echo("The reasoner and the SPARQL derivation rules classify the same models.")
+    typer.echo(f"Report written to {target}")

@@ -49,4 +49,8 @@ def build(
     console.print(f"  store: {out_dir / 'current' / 'store'}  (-> {release / 'store'})")
     for dump in result.dumps:
         console.print(f"  dump:  {out_dir / 'current' / 'dumps' / dump.name}")
-    console.print("Next: kg query table3 --format csv   ·   kg query --list")
+    console.print(f"  consistency report: {out_dir / 'current' / 'reports' / 'errata.md'}")
+    console.print(
+        f"  figures: {out_dir / 'current' / 'figures'}/ (figure4, table3-heatmap; png, svg)"
+    )
+    console.print("Next: kg validate · kg reason · kg query errata · kg query --list")

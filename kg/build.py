@@ -38,6 +38,7 @@ from kg.reports import write_reports
 from kg.sources.loader import load_sources
 from kg.sources.statements import load_statements
 from kg.store import OxigraphStore
+from kg.tracker import load_imported, tracker_quads
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
 KEEP_RELEASES = 2  # the current one and the one before it
@@ -88,6 +89,8 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     mapper = Mapper(Base(base), vocab)
     quads = mapper.ontology(triples) + mapper.sources(src)
     quads += StatementsMapper(Base(base)).quads(statements)
+    imported = load_imported(root, set(vocab.components), {m.id for m in src.models})
+    quads += tracker_quads(imported, Base(base))
     return canonical(quads)
 
 

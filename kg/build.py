@@ -39,6 +39,7 @@ from kg.sources.loader import load_sources
 from kg.sources.statements import load_statements
 from kg.store import OxigraphStore
 from kg.tracker import load_imported, tracker_quads
+from kg.wikidata import link_quads, load_links
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
 KEEP_RELEASES = 2  # the current one and the one before it
@@ -55,6 +56,17 @@ def current_release(out: Path | None = None) -> Path:
     if not link.exists():
         raise KgError(f"no build found at {link}: run 'kg build' first (or pass --out)")
     return link.resolve()
+
+
+def read_manifest(release: Path) -> dict:
+    """The release's manifest; a missing or broken one is a clear error."""
+    path = release / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KgError(f"{path} is missing: the release is incomplete; run 'kg build'") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise KgError(f"{path} cannot be read ({exc}); run 'kg build'") from None
 
 
 def store_path(out: Path | None = None) -> Path:
@@ -91,6 +103,7 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     quads += StatementsMapper(Base(base)).quads(statements)
     imported = load_imported(root, set(vocab.components), {m.id for m in src.models})
     quads += tracker_quads(imported, Base(base))
+    quads += link_quads(load_links(root), Base(base))
     return canonical(quads)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kg.errors import KgError
+from kg.fsutil import write_atomic
 from kg.paths import resource_dir
 from kg.queries import QueryFile, library
 
@@ -55,6 +57,8 @@ def _entry(qf: QueryFile) -> list[str]:
 
 
 def write_docs(docs_dir: Path) -> list[Path]:
+    if not docs_dir.is_dir():
+        raise KgError(f"{docs_dir} is not a folder (run kg docs from the project root, or --out)")
     path = docs_dir / "queries.md"
-    path.write_text(query_catalogue(), encoding="utf-8")
+    write_atomic(path, query_catalogue().encode("utf-8"))
     return [path]

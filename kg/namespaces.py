@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pyoxigraph import NamedNode
 
 GAO = "https://w3id.org/genai-openness/ontology#"
@@ -45,6 +47,16 @@ class Base:
     def __init__(self, base: str = DEFAULT_BASE) -> None:
         if not base.endswith(("/", "#")):
             base += "/"
+        try:
+            NamedNode(base)
+        except ValueError as exc:
+            from kg.errors import KgError
+
+            raise KgError(f"the base IRI '{base}' is not a valid IRI ({exc})") from None
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", base):
+            from kg.errors import KgError
+
+            raise KgError(f"the base IRI '{base}' must be absolute, for example https://…/")
         self.base = base
 
     def iri(self, *parts: str) -> NamedNode:

@@ -38,6 +38,7 @@ class Parameter:
     required: bool
     description: str
     default: str | None = None
+    lang: str | None = None  # strings bound as language-tagged literals (for example en)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) ->
     """Turn one parameter value into an RDF term of the declared type, or say why not."""
     where = f"query '{query}', parameter '{param.name}'"
     if param.type == "string":
-        return Literal(raw)
+        return Literal(raw, language=param.lang) if param.lang else Literal(raw)
     if param.type == "integer":
         if not re.fullmatch(r"[+-]?\d+", raw.strip()):
             raise QueryError(f"{where}: expected a whole number, got '{raw}'")
@@ -159,6 +160,7 @@ def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
                 required=bool(spec.get("required", False)),
                 description=str(spec.get("description", "")).strip(),
                 default=None if default is None else str(default),
+                lang=spec.get("lang"),
             )
         )
     columns = header.get("columns") or {}

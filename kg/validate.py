@@ -8,8 +8,6 @@ come back as typed objects with a severity and the curated record they trace to.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -186,15 +184,3 @@ def render_text(report: ValidationReport) -> str:
         value = f" value: {r.value}" if r.value else ""
         lines.append(f"  {r.severity.upper():9} {r.message}{detail}{value}")
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -33,6 +33,10 @@ def user_errors() -> Iterator[None]:
     except KgError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except (OSError, RuntimeError, ValueError) as exc:  # e.g. a store or file error mid-way
+        kind = type(exc).__name__
+        err_console.print(f"[bold red]error:[/] {kind}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def progress(console: Console) -> Callable[[str], None]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kg.cli.common import user_errors
 from kg.docs import write_docs
 
 
@@ -18,5 +19,7 @@ def docs(
     out: Annotated[Path, typer.Option(help="The docs folder.")] = Path("docs"),
 ) -> None:
     """Regenerate docs/queries.md from the query headers."""
-    for path in write_docs(out):
+    with user_errors():
+        written = write_docs(out)
+    for path in written:
         typer.echo(f"wrote {path}")

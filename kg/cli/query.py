@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.build import current_release
+from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
 from kg.errors import QueryError
 from kg.namespaces import Base
@@ -71,8 +70,7 @@ def query(
 
 
 def _prefixes(release: Path) -> dict[str, str]:
-    manifest = json.loads((release / "manifest.json").read_text())
-    return Base(manifest["base"]).prefixes()
+    return Base(read_manifest(release)["base"]).prefixes()
 
 
 def _list(console: Console) -> None:

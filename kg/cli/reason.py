@@ -7,11 +7,11 @@ import json
 
 import typer
 
-from kg.build import current_release
+from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
+from kg.fsutil import write_atomic
 from kg.reason import java_version, reason
 from kg.store import OxigraphStore
-from kg.validate import write_atomic
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,7 @@ def reason_cmd(out: OutOption = None) -> None:
     """Check consistency with HermiT (owlready2, needs Java) and cross-check the model classes."""
     with user_errors():
         release = current_release(out)
-        base = json.loads((release / "manifest.json").read_text())["base"]
+        base = read_manifest(release)["base"]
         runtime = java_version()
         store = OxigraphStore.open_read_only(release / "store")
         result = reason(store, base)

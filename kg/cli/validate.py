@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kg.build import current_release
+from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
+from kg.fsutil import write_atomic
 from kg.store import OxigraphStore
-from kg.validate import render_text, validate_store, write_atomic
+from kg.validate import render_text, validate_store
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,7 @@ def validate(
     """Check the built graph against the SHACL shapes (pySHACL)."""
     with user_errors():
         release = current_release(out)
-        base = json.loads((release / "manifest.json").read_text())["base"]
+        base = read_manifest(release)["base"]
         store = OxigraphStore.open_read_only(release / "store")
         result = validate_store(store, base, shapes)
         target = report or release / "reports" / "validation.ttl"

@@ -276,3 +276,50 @@ def test_licenses_link_to_spdx_with_its_flags(built: Built):
     }
     assert flags["MIT"] == ("true", "true")
     assert flags["ODC-By-1.0"] == ("false", "false")  # as the SPDX data says
+
+
+def test_library_has_twenty_analyst_questions():
+    assert len(library()) >= 20
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "expect"),
+    [
+        (
+            "open-weights-closed-data",
+            [],
+            {"model": "GLM-130B", "weights": "D3", "pretraining_data": "D1"},
+        ),
+        (
+            "most-closed-components",
+            [],
+            {"component": "utility-benchmark-data", "closed": "8", "applicable": "8"},
+        ),
+        (
+            "openness-by-developer",
+            ["kind=government institute"],
+            {"developer": "TII", "models": "1", "open_weights": "1"},
+        ),
+        (
+            "licenses-by-restrictiveness",
+            [],
+            {"license": "LLaMA-2", "restrictiveness": "moderately restrictive", "score": "3"},
+        ),
+        (
+            "deployment-more-open-than-training",
+            [],
+            {"model": "Falcon", "training_open": "0", "deployment_open": "2"},
+        ),
+        ("openness-by-year", [], {"year": "2019", "models": "2", "open_weights": "2"}),
+        (
+            "contested-claims",
+            [],
+            {"id": "claim-1-closed-models-stronger-safeguards", "supports": "3"},
+        ),
+        ("risks-without-recommendation", [], {"kind": "claim"}),
+    ],
+)
+def test_analyst_questions(built: Built, name, params, expect):
+    args = [x for p in params for x in ("--param", p)]
+    rows = query_csv(built, name, *args)
+    assert any(expect.items() <= r.items() for r in rows), rows[:5]

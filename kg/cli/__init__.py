@@ -13,6 +13,7 @@ from kg.cli import build as build_cmd
 from kg.cli import docs as docs_cmd
 from kg.cli import imports as imports_cmd
 from kg.cli import link as link_cmd
+from kg.cli import publish as publish_cmd
 from kg.cli import query as query_cmd
 from kg.cli import reason as reason_cmd
 from kg.cli import validate as validate_cmd
@@ -26,7 +27,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (build_cmd, query_cmd, validate_cmd, reason_cmd, imports_cmd, link_cmd, docs_cmd):
+for module in (
+    build_cmd,
+    query_cmd,
+    validate_cmd,
+    reason_cmd,
+    imports_cmd,
+    link_cmd,
+    publish_cmd,
+    docs_cmd,
+):
     module.register(app)
 
 

@@ -1,0 +1,122 @@
+"""`kg publish`: a static LOD release whose every dump parses back to the store's data."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from conftest import Built, run_kg
+from kg.build import current_release
+from kg.publish import DUMPS
+from kg.store import OxigraphStore
+
+VOID = "http://rdfs.org/ns/void#"
+
+
+def canonical(items) -> ox.Dataset:
+    ds = ox.Dataset(
+        i if isinstance(i, ox.Quad) else ox.Quad(i.subject, i.predicate, i.object) for i in items
+    )
+    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return ds
+
+
+@pytest.fixture(scope="module")
+def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("pub") / "site"
+    proc = run_kg(
+        "publish",
+        "--dir",
+        str(target),
+        "--issued",
+        "2026-11-22",
+        "--sparql",
+        "https://example.org/sparql",
+        "--out",
+        str(built.out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return target
+
+
+def test_every_dump_parses_back_to_the_store(built: Built, site: Path):
+    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    quads = store.quads()
+    want_quads = canonical(quads)
+    want_triples = canonical(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+    for name, (fmt, _media, with_graphs) in DUMPS.items():
+        data = (site / "dumps" / name).read_bytes()
+        if name.endswith(".gz"):
+            data = gzip.decompress(data)
+        parsed = canonical(ox.parse(data, format=fmt))
+        assert parsed == (want_quads if with_graphs else want_triples), name
+
+
+def test_void_and_dcat_description(built: Built, site: Path):
+    triples_ = list(ox.parse(path=str(site / "void.ttl"), format=ox.RdfFormat.TURTLE))
+    ds = ox.NamedNode("https://w3id.org/genai-openness/dataset")
+
+    def values(s, p):
+        return [t.object for t in triples_ if t.subject == s and t.predicate.value == p]
+
+    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    triples = {str(ox.Triple(q.subject, q.predicate, q.object)) for q in store.quads()}
+    assert int(values(ds, VOID + "triples")[0].value) == len(triples)
+    assert values(ds, "http://purl.org/dc/terms/license") == [
+        ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
+    ]
+    assert values(ds, "http://purl.org/dc/terms/issued")[0].value == "2026-11-22"
+    assert len(values(ds, "http://www.w3.org/ns/dcat#distribution")) == len(DUMPS)
+    assert values(ds, VOID + "sparqlEndpoint") == [ox.NamedNode("https://example.org/sparql")]
+    assert len(values(ds, VOID + "exampleResource")) >= 3
+    subsets = values(ds, VOID + "subset")
+    assert ox.NamedNode("https://w3id.org/genai-openness/graph/paper/table-3") in subsets
+    assert (site / "reports" / "errata.md").exists() and (site / "figures" / "figure4.svg").exists()
+
+
+def test_publish_is_deterministic(built: Built, site: Path, tmp_path: Path):
+    again = tmp_path / "again"
+    assert (
+        run_kg(
+            "publish",
+            "--dir",
+            str(again),
+            "--issued",
+            "2026-11-22",
+            "--sparql",
+            "https://example.org/sparql",
+            "--out",
+            str(built.out),
+        ).returncode
+        == 0
+    )
+    for path in sorted(site.rglob("*")):
+        if path.is_file():
+            assert path.read_bytes() == (again / path.relative_to(site)).read_bytes(), path
+
+
+def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path: Path):
+    target = tmp_path / "site"
+    assert (
+        run_kg(
+            "publish", "--dir", str(target), "--issued", "2026-01-01", "--out", str(built.out)
+        ).returncode
+        == 0
+    )
+    assert (
+        run_kg(
+            "publish", "--dir", str(target), "--issued", "2026-02-02", "--out", str(built.out)
+        ).returncode
+        == 0
+    )
+    assert "2026-02-02" in (target / "void.ttl").read_text()
+    other = tmp_path / "home"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep")
+    proc = run_kg("publish", "--dir", str(other), "--out", str(built.out))
+    assert proc.returncode == 2 and "not a previous release" in proc.stderr
+    assert (other / "precious.txt").read_text() == "keep"
+    assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]

@@ -19,6 +19,7 @@ from kg import __version__
 from kg.build import _key, read_manifest
 from kg.errors import KgError
 from kg.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
+from kg.pages import Site
 from kg.store import OxigraphStore
 
 VOID = "http://rdfs.org/ns/void#"
@@ -174,6 +175,7 @@ def publish(
             ox.RdfFormat.TURTLE,
             prefixes=void_prefixes,
         )
+        pages = Site(store, base).write(staging)
         for folder in ("reports", "figures"):
             if (release / folder).is_dir():
                 shutil.copytree(release / folder, staging / folder)

@@ -120,3 +120,67 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
     assert proc.returncode == 2 and "not a previous release" in proc.stderr
     assert (other / "precious.txt").read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
+
+
+class _Links:
+    def __init__(self, text: str) -> None:
+        from html.parser import HTMLParser
+
+        self.hrefs: list[str] = []
+        self.level_cells: list[tuple[str, str]] = []
+        outer = self
+
+        class P(HTMLParser):
+            cell_style = None
+
+            def handle_starttag(self, tag, attrs):
+                a = dict(attrs)
+                if tag == "a" and "href" in a:
+                    outer.hrefs.append(a["href"])
+                if tag == "td" and a.get("class") == "level":
+                    self.cell_style = a.get("style", "")
+
+            def handle_data(self, data):
+                if self.cell_style is not None:
+                    outer.level_cells.append((data.strip(), self.cell_style))
+                    self.cell_style = None
+
+        P().feed(text)
+
+
+def test_pages_per_resource(site: Path):
+    page = site / "model" / "llama-2.html"
+    text = page.read_text()
+    links = _Links(text)
+    assert [v for v, _ in links.level_cells] == [
+        "C1",
+        "C1",
+        "C1",
+        "D1",
+        "D1",
+        "D1",
+        "C1",
+        "N/A",
+        "N/A",
+        "D1",
+        "C3",
+        "D3",
+    ]
+    assert all("background:#" in style for _, style in links.level_cells)
+    assert "LLaMA-2" in text and "open-weights model" in text
+    # every local link of every page points to a file of the release
+    broken = []
+    for html_file in sorted(site.rglob("*.html")):
+        for href in _Links(html_file.read_text()).hrefs:
+            if href.startswith(("http://", "https://")) or href.endswith("/"):
+                continue
+            if not (html_file.parent / href).resolve().exists():
+                broken.append((str(html_file.relative_to(site)), href))
+    assert broken == []
+    # each page offers its RDF, which parses and describes the resource
+    ttl = list(ox.parse(path=str(site / "model" / "llama-2.ttl"), format=ox.RdfFormat.TURTLE))
+    assert any(t.subject.value.endswith("/model/llama-2") for t in ttl)
+    lic = (site / "license-evaluation" / "eiras2024" / "llama-2.html").read_text()
+    assert "Permissions" in lic and "For models with up to 700M users." in lic
+    claim = (site / "claim" / "claim-1-closed-models-stronger-safeguards.html").read_text()
+    assert "supports" in claim and "contests" in claim

@@ -1,0 +1,242 @@
+"""HTML pages, one per resource under the base IRI, for the static release (and later the server).
+
+A page shows the resource's label and types, every statement about it (grouped by property,
+with the named graph it comes from), the resources that point to it, links to its RDF
+(Turtle and N-Triples files beside the page), and a section by kind: a model's twelve-component
+openness profile as a coloured table, a license evaluation's permissions and score, a claim's or
+statement's evidence for and against.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.namespaces import GAO, RDF, RDFS, Base
+from kg.paths import resource_dir
+from kg.queries import parse_query_file
+from kg.reports import COLOURS, level_key
+from kg.store import OxigraphStore
+
+LABEL = RDFS + "label"
+STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:left;vertical-align:top}code{font-size:.9em}.graph{color:#777;font-size:.8em}
+td.level{font-weight:bold;text-align:center}nav a{margin-right:1rem}"""
+
+
+def page_path(iri: str, base: str) -> str | None:
+    """The page's path relative to the site root, or None for IRIs outside the base."""
+    if not iri.startswith(base) or iri == base:
+        return None
+    local = iri[len(base) :]
+    if "#" in local or "?" in local:
+        return None
+    return local + ".html"
+
+
+class Site:
+    def __init__(self, store: OxigraphStore, base: Base) -> None:
+        self.store = store
+        self.base = base.base
+        self.labels: dict[str, str] = {}
+        self.out: dict[str, list[ox.Quad]] = defaultdict(list)
+        self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for q in store.quads():
+            s = q.subject
+            if isinstance(s, ox.NamedNode):
+                self.out[s.value].append(q)
+                if q.predicate.value == LABEL and s.value not in self.labels:
+                    self.labels[s.value] = q.object.value
+            if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
+                self.incoming[q.object.value].add((s.value, q.predicate.value))
+        folder = resource_dir("queries") / "pages"
+        self.profile_q = parse_query_file(folder / "model-profile.rq")
+        self.evidence_q = parse_query_file(folder / "evidence.rq")
+        self.prefixes = base.prefixes()
+
+    def subjects(self) -> list[str]:
+        return sorted(s for s in self.out if page_path(s, self.base))
+
+    def short(self, iri: str) -> str:
+        for p, ns in sorted(self.prefixes.items(), key=lambda kv: -len(kv[1])):
+            if iri.startswith(ns) and p != "kg":
+                return f"{p}:{iri[len(ns) :]}"
+        return iri
+
+    def link(self, iri: str, here: str) -> str:
+        text = html.escape(self.labels.get(iri) or self.short(iri))
+        target = page_path(iri, self.base)
+        if target is None:
+            return f'<a href="{html.escape(iri)}">{text}</a>'
+        depth = here.count("/")
+        return f'<a href="{"../" * depth}{html.escape(target)}">{text}</a>'
+
+    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal, here: str) -> str:
+        if isinstance(t, ox.NamedNode):
+            return self.link(t.value, here)
+        if isinstance(t, ox.Literal):
+            return html.escape(t.value)
+        return "<em>(structure)</em>"
+
+    def render(self, iri: str) -> str:
+        here = page_path(iri, self.base) or ""
+        quads = self.out[iri]
+        label = self.labels.get(iri) or self.short(iri)
+        types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
+        name = here.rsplit("/", 1)[-1].removesuffix(".html")
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(label)}</title>",
+            f"<style>{STYLE}</style>",
+            f'<link rel="alternate" type="text/turtle" href="{html.escape(name)}.ttl">',
+            f'<link rel="alternate" type="application/n-triples" href="{html.escape(name)}.nt">',
+            "</head><body>",
+            f'<nav><a href="{"../" * here.count("/")}index.html">GenAI openness graph</a></nav>',
+            f"<h1>{html.escape(label)}</h1>",
+            f"<p><code>{html.escape(iri)}</code> · "
+            + " ".join(self.link(t, here) for t in types)
+            + f' · <a href="{html.escape(name)}.ttl">Turtle</a>'
+            f' · <a href="{html.escape(name)}.nt">N-Triples</a></p>',
+        ]
+        if GAO + "AIModel" in types:
+            parts += self.model_section(iri, here)
+        if GAO + "LicenseEvaluation" in types:
+            parts += self.evaluation_section(iri, here)
+        if any(
+            t in types
+            for t in (
+                GAO + "Claim",
+                GAO + "Risk",
+                GAO + "Opportunity",
+                GAO + "HarmPathway",
+                GAO + "FramingStatement",
+                GAO + "PolicyInstrument",
+                GAO + "Recommendation",
+            )
+        ):
+            parts += self.evidence_section(iri, here)
+        parts += [
+            "<h2>Statements</h2>",
+            "<table><tr><th>property</th><th>value</th><th>named graph</th></tr>",
+        ]
+        for q in sorted(quads, key=lambda q: (q.predicate.value, str(q.object))):
+            parts.append(
+                f"<tr><td>{self.link(q.predicate.value, here)}</td>"
+                f"<td>{self.term(q.object, here)}</td>"
+                f'<td class="graph">{html.escape(self.short(q.graph_name.value))}</td></tr>'
+            )
+        parts.append("</table>")
+        incoming = sorted(self.incoming.get(iri, ()))
+        if incoming:
+            parts += ["<h2>Referred to by</h2>", "<ul>"]
+            parts += [
+                f"<li>{self.link(s, here)} <span class=graph>"
+                f"{html.escape(self.short(p))}</span></li>"
+                for s, p in incoming[:200]
+            ]
+            parts.append("</ul>")
+        parts.append("</body></html>")
+        return "\n".join(parts) + "\n"
+
+    def model_section(self, iri: str, here: str) -> list[str]:
+        rows = self.store.select(self.profile_q, {"model": ox.NamedNode(iri)}).rows
+        out = [
+            "<h2>Openness profile</h2>",
+            '<table class="profile"><tr><th>stage</th><th>component</th><th>level</th>'
+            "<th>as written</th><th>source</th></tr>",
+        ]
+        for r in rows:
+            value = r["value"].value
+            colour = COLOURS.get(level_key(value), "#fff")
+            out.append(
+                f"<tr><td>{html.escape(r['stage'].value)}</td>"
+                f"<td>{html.escape(r['component'].value)}</td>"
+                f'<td class="level" style="background:{colour}">{html.escape(value)}</td>'
+                f"<td>{html.escape(r['written'].value)}</td>"
+                f"<td>{self.link(r['source'].value, here)}</td></tr>"
+            )
+        out.append("</table>")
+        return out
+
+    def evaluation_section(self, iri: str, here: str) -> list[str]:
+        answers = [
+            q.object.value
+            for q in self.out[iri]
+            if q.predicate.value == GAO + "hasPermissionAnswer"
+        ]
+        out = [
+            "<h2>Permissions (§3.1)</h2>",
+            "<table><tr><th>criterion</th><th>granted</th><th>qualification</th></tr>",
+        ]
+        for a in sorted(answers):
+            props = {q.predicate.value: q.object for q in self.out[a]}
+            crit = props.get(GAO + "criterion")
+            granted = props.get(GAO + "granted")
+            qual = props.get(GAO + "qualification")
+            out.append(
+                f"<tr><td>{self.term(crit, here) if crit else ''}</td>"
+                f"<td>{'yes' if granted and granted.value == 'true' else 'no'}</td>"
+                f"<td>{html.escape(qual.value) if qual else ''}</td></tr>"
+            )
+        out.append("</table>")
+        return out
+
+    def evidence_section(self, iri: str, here: str) -> list[str]:
+        rows = self.store.select(self.evidence_q, {"statement": ox.NamedNode(iri)}).rows
+        if not rows:
+            return ["<h2>Evidence</h2>", "<p>No cited work.</p>"]
+        out = ["<h2>Evidence</h2>", "<table><tr><th>stance</th><th>cited work</th></tr>"]
+        for r in rows:
+            out.append(
+                f"<tr><td>{html.escape(r['stance'].value)}</td>"
+                f"<td>{self.link(r['work'].value, here)}</td></tr>"
+            )
+        out.append("</table>")
+        return out
+
+    def write(self, folder: Path) -> int:
+        index = [
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+            f"<title>GenAI openness graph</title><style>{STYLE}</style></head><body>",
+            "<h1>GenAI openness knowledge graph</h1>",
+            '<p><a href="void.ttl">VoID/DCAT description</a> · <a href="dumps/">dumps</a></p>',
+        ]
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        count = 0
+        for iri in self.subjects():
+            path = folder / page_path(iri, self.base)  # type: ignore[operator]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.render(iri), encoding="utf-8")
+            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in self.out[iri]]
+            stem = path.with_suffix("")
+            ox.serialize(
+                triples, str(stem) + ".ttl", ox.RdfFormat.TURTLE, prefixes=self.base_prefixes()
+            )
+            ox.serialize(triples, str(stem) + ".nt", ox.RdfFormat.N_TRIPLES)
+            by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
+            count += 1
+        for kind in (
+            "model",
+            "license",
+            "license-evaluation",
+            "statement",
+            "claim",
+            "recommendation",
+            "regulation",
+            "organisation",
+        ):
+            if by_kind.get(kind):
+                index.append(f"<h2>{html.escape(kind)}</h2><ul>")
+                index += [f"<li>{self.link(i, 'index.html')}</li>" for i in by_kind[kind]]
+                index.append("</ul>")
+        index.append("</body></html>")
+        (folder / "index.html").write_text("\n".join(index) + "\n", encoding="utf-8")
+        return count
+
+    def base_prefixes(self) -> dict[str, str]:
+        return {k: v for k, v in self.prefixes.items() if k != "kg"}

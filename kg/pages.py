@@ -69,8 +69,8 @@ class Site:
 
     def link(self, iri: str, here: str) -> str:
         text = html.escape(self.labels.get(iri) or self.short(iri))
-        target = page_path(iri, self.base)
-        if target is None:
+        target = page_path(iri, self.base) if iri in self.out else None
+        if target is None:  # outside the base, or nothing is said about it: link the IRI
             return f'<a href="{html.escape(iri)}">{text}</a>'
         depth = here.count("/")
         return f'<a href="{"../" * depth}{html.escape(target)}">{text}</a>'

@@ -95,8 +95,8 @@ def describe(
         DCTERMS + "description",
         ox.Literal(
             "How open the parts of 40 generative AI models are, with the licenses, risks, "
-            "opportunities, claims, evidence and regulations around them, transcribed from Eiras et "
-            "al. (arXiv:2404.17047) with provenance.",
+            "opportunities, claims, evidence and regulations around them, transcribed from "
+            "Eiras et al. (arXiv:2404.17047) with provenance.",
             language="en",
         ),
     )
@@ -175,7 +175,7 @@ def publish(
             ox.RdfFormat.TURTLE,
             prefixes=void_prefixes,
         )
-        pages = Site(store, base).write(staging)
+        Site(store, base).write(staging)
         for folder in ("reports", "figures"):
             if (release / folder).is_dir():
                 shutil.copytree(release / folder, staging / folder)

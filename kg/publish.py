@@ -151,6 +151,29 @@ def describe(
     return out
 
 
+def ontology_html(path: Path) -> str:
+    """Ontology documentation generated with pyLODE, its blank-node ids renumbered in order of
+    appearance (pyLODE's member order inside class expressions may still vary between runs)."""
+    import logging
+    import re
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        from pylode import OntPub
+
+        root.setLevel(logging.WARNING)
+        page = OntPub(ontology=str(path)).make_html()
+    finally:
+        root.setLevel(level)
+    ids: dict[str, str] = {}
+    return re.sub(
+        r"\bn[0-9a-f]{32}b\d+\b",
+        lambda m: ids.setdefault(m.group(0), f"bnode-{len(ids) + 1}"),
+        page,
+    )
+
+
 def publish(
     release: Path, target: Path, issued: str, site: str | None = None, sparql: str | None = None
 ) -> Path:
@@ -176,6 +199,9 @@ def publish(
             prefixes=void_prefixes,
         )
         Site(store, base).write(staging)
+        (staging / "ontology.html").write_text(
+            ontology_html(staging / "dumps" / "ontology.ttl"), encoding="utf-8"
+        )
         for folder in ("reports", "figures"):
             if (release / folder).is_dir():
                 shutil.copytree(release / folder, staging / folder)

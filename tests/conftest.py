@@ -42,3 +42,13 @@ def run_kg(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
         env=env,
         timeout=300,
     )
+
+
+def query_rows(out: Path, *args: str) -> list[dict[str, str]]:
+    """`kg query ARGS --format csv` on the build in `out`, as rows keyed by column."""
+    import csv
+    import io
+
+    proc = run_kg("query", *args, "--format", "csv", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return list(csv.DictReader(io.StringIO(proc.stdout)))

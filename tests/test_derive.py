@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -11,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import Built, run_kg
+from conftest import Built, query_rows
 from kg import derive as derive_module
 from kg.build import build, current_release
 from kg.errors import QueryError
@@ -19,12 +18,6 @@ from kg.store import OxigraphStore
 
 GAO = "https://w3id.org/genai-openness/ontology#"
 BASE = "https://w3id.org/genai-openness/"
-
-
-def rows(built_out: Path, *args: str) -> list[dict[str, str]]:
-    proc = run_kg("query", *args, "--format", "csv", "--out", str(built_out))
-    assert proc.returncode == 0, proc.stderr
-    return list(csv.DictReader(io.StringIO(proc.stdout)))
 
 
 def select(out: Path, query: str) -> list[dict[str, str]]:
@@ -157,7 +150,7 @@ def test_model_classes_and_stage_profiles(built: Built):
 
 
 def test_errata_on_the_paper(built: Built):
-    found = rows(built.out, "errata")
+    found = query_rows(built.out, "errata")
     assert list(found[0]) == [
         "model",
         "component",
@@ -179,7 +172,7 @@ def test_errata_on_the_paper(built: Built):
     }.items() <= next(
         r for r in found if r["model"] == "LLaMA" and r["component"] == "inference-code"
     ).items()
-    only = rows(built.out, "errata", "-p", "rule=license-level-inconsistent")
+    only = query_rows(built.out, "errata", "-p", "rule=license-level-inconsistent")
     assert {(r["model"], r["component"]) for r in only} == {
         ("PolyCoder", "weights"),
         ("Stable LM", "pretraining-data"),
@@ -216,7 +209,7 @@ def edited_build(sources_dir: Path, tmp_path: Path):
 
 def test_strictest_license_decides_and_is_reported(edited_build):
     out = edited_build({("table3.csv", "T5", "inference-code"): "C5 (Apache 2.0; RAIL)"})
-    found = [r for r in rows(out, "errata") if r["rule"] == "level-differs-from-license-rule"]
+    found = [r for r in query_rows(out, "errata") if r["rule"] == "level-differs-from-license-rule"]
     assert len(found) == 1
     assert {k: found[0][k] for k in ("model", "component", "stated_level", "derived_level")} == {
         "model": "T5",
@@ -229,7 +222,7 @@ def test_strictest_license_decides_and_is_reported(edited_build):
 
 def test_table1_inconsistencies_are_reported(edited_build):
     out = edited_build({("table1.csv", "RAIL", "commercial"): "N"})
-    found = {r["rule"]: r for r in rows(out, "errata") if r["rule"].startswith("table1-")}
+    found = {r["rule"]: r for r in query_rows(out, "errata") if r["rule"].startswith("table1-")}
     assert set(found) == {
         "table1-score",
         "table1-restrictiveness",
@@ -242,7 +235,9 @@ def test_table1_inconsistencies_are_reported(edited_build):
     )
     assert found["table1-data-level"]["license"] == "RAIL"
     # the cells that rest on RAIL now differ from the rule too (BLOOM's weights: stated D4)
-    differs = [r for r in rows(out, "errata") if r["rule"] == "level-differs-from-license-rule"]
+    differs = [
+        r for r in query_rows(out, "errata") if r["rule"] == "level-differs-from-license-rule"
+    ]
     assert [(r["model"], r["stated_level"], r["derived_level"]) for r in differs] == [
         ("BLOOM", "D4", "D3")
     ]
@@ -256,7 +251,7 @@ def test_figure4_counts_match_table3(built: Built, sources_dir: Path):
         for comp, cell in row.items():
             if comp != "model":
                 expected[(comp, "?" if cell.startswith("?") else cell.split(" ")[0])] += 1
-    got = rows(built.out, "figure4")
+    got = query_rows(built.out, "figure4")
     assert list(got[0]) == ["component", "level", "models"]
     assert {(r["component"], r["level"]): int(r["models"]) for r in got} == dict(expected)
     per_component = Counter()

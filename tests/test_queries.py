@@ -10,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Built, run_kg
+from conftest import Built, query_rows, run_kg
 from kg.errors import QueryError
 from kg.queries import library, parse_query_file, resolve
-
-
-def query_csv(built: Built, *args: str) -> list[dict[str, str]]:
-    proc = run_kg("query", *args, "--format", "csv", "--out", str(built.out))
-    assert proc.returncode == 0, proc.stderr
-    return list(csv.DictReader(io.StringIO(proc.stdout)))
 
 
 def read_source(sources_dir: Path, name: str) -> list[dict[str, str]]:
@@ -43,7 +37,7 @@ def test_table3_reproduces_the_source_cell_by_cell(built: Built, sources_dir: Pa
             expected.append(
                 {"model": row["model"], "component": comp, "level": level, "license": lic}
             )
-    rows = query_csv(built, "table3")
+    rows = query_rows(built.out, "table3")
     assert list(rows[0]) == ["model", "component", "level", "license"]
     assert len(rows) == 480
     assert rows == expected
@@ -79,7 +73,7 @@ def _size(text: str) -> str:
 
 def test_models_reproduce_table2(built: Built, sources_dir: Path):
     source = read_source(sources_dir, "table2.csv")
-    rows = query_csv(built, "models")
+    rows = query_rows(built.out, "models")
     assert len(rows) == 40
 
     def metric(value: str) -> str:
@@ -100,7 +94,7 @@ def test_models_reproduce_table2(built: Built, sources_dir: Path):
 
 
 def test_models_developer_kinds(built: Built):
-    rows = {r["model"]: r for r in query_csv(built, "models")}
+    rows = {r["model"]: r for r in query_rows(built.out, "models")}
     assert rows["Falcon"]["developer_kind"] == "government institute"
     assert rows["Megatron-Turing"]["developer"] == "Microsoft, NVIDIA"
     assert rows["Megatron-Turing"]["developer_kind"] == "company"
@@ -109,7 +103,7 @@ def test_models_developer_kinds(built: Built):
 
 def test_licenses_reproduce_table1(built: Built, sources_dir: Path):
     source = read_source(sources_dir, "table1.csv")
-    rows = query_csv(built, "licenses")
+    rows = query_rows(built.out, "licenses")
     assert len(rows) == 12
     yn = {"Y": "true", "N": "false"}
     for src, got in zip(source, rows, strict=True):
@@ -131,7 +125,7 @@ def test_licenses_reproduce_table1(built: Built, sources_dir: Path):
 
 
 def test_parameter_filters(built: Built):
-    rows = query_csv(built, "table3", "--param", "model=LLaMA-2")
+    rows = query_rows(built.out, "table3", "--param", "model=LLaMA-2")
     assert len(rows) == 12
     assert {r["model"] for r in rows} == {"LLaMA-2"}
     assert rows[-2] == {
@@ -140,14 +134,14 @@ def test_parameter_filters(built: Built):
         "level": "C3",
         "license": "LLaMA-2",
     }
-    rows = query_csv(built, "table3", "-p", "component=weights")
+    rows = query_rows(built.out, "table3", "-p", "component=weights")
     assert len(rows) == 40
 
 
 def test_parameter_values_are_never_sparql(built: Built):
     """A value that would break out of a pasted string is just a name that matches nothing."""
     evil = 'GPT-2" } } ; DROP ALL ; SELECT * { ?s ?p ?o #'
-    rows = query_csv(built, "table3", "--param", f"model={evil}")
+    rows = query_rows(built.out, "table3", "--param", f"model={evil}")
     assert rows == []
 
 
@@ -255,7 +249,7 @@ def test_query_catalogue_is_in_sync():
 
 
 def test_licenses_link_to_spdx_with_its_flags(built: Built):
-    rows = {r["license"]: r for r in query_csv(built, "licenses")}
+    rows = {r["license"]: r for r in query_rows(built.out, "licenses")}
     assert rows["MIT/Mod. MIT"]["spdx"] == "http://spdx.org/licenses/MIT"
     assert rows["Apache 2.0"]["spdx"] == "http://spdx.org/licenses/Apache-2.0"
     assert rows["ODC-By"]["spdx"] == "http://spdx.org/licenses/ODC-By-1.0"
@@ -321,5 +315,5 @@ def test_library_has_twenty_analyst_questions():
 )
 def test_analyst_questions(built: Built, name, params, expect):
     args = [x for p in params for x in ("--param", p)]
-    rows = query_csv(built, name, *args)
+    rows = query_rows(built.out, name, *args)
     assert any(expect.items() <= r.items() for r in rows), rows[:5]

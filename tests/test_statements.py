@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
 from pathlib import Path
 
-from conftest import Built, run_kg
-
-
-def q(built: Built, *args: str) -> list[dict[str, str]]:
-    proc = run_kg("query", *args, "--format", "csv", "--out", str(built.out))
-    assert proc.returncode == 0, proc.stderr
-    return list(csv.DictReader(io.StringIO(proc.stdout)))
+from conftest import Built, query_rows, run_kg
 
 
 def source(sources_dir: Path, name: str) -> list[dict[str, str]]:
@@ -22,7 +15,7 @@ def source(sources_dir: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_fifteen_statements_of_section_4(built: Built):
-    rows = q(built, "statements")
+    rows = query_rows(built.out, "statements")
     assert list(rows[0]) == ["statement", "kind", "section", "area", "components", "id"]
     assert len(rows) == 15
     assert Counter(r["kind"] for r in rows) == {"opportunity": 13, "risk": 2}
@@ -34,12 +27,12 @@ def test_fifteen_statements_of_section_4(built: Built):
     assert {r["section"] for r in rows} == {"4.1", "4.2", "4.3", "4.4", "4.5"}
     rolled_back = next(r for r in rows if r["statement"].startswith("Open Models Cannot be Rolled"))
     assert "weights" in rolled_back["components"].split("; ")
-    only_risks = q(built, "statements", "-p", "kind=risk")
+    only_risks = query_rows(built.out, "statements", "-p", "kind=risk")
     assert len(only_risks) == 2
 
 
 def test_claims_with_verdicts_and_stances(built: Built, sources_dir: Path):
-    rows = q(built, "claims")
+    rows = query_rows(built.out, "claims")
     assert list(rows[0]) == ["claim", "verdict", "stance", "evidence", "year"]
     claims = {r["claim"] for r in rows}
     assert len(claims) == 4
@@ -60,7 +53,7 @@ def test_claims_with_verdicts_and_stances(built: Built, sources_dir: Path):
 def test_evidence_for_a_statement(built: Built, sources_dir: Path):
     citations = source(sources_dir, "paper/citations.csv")
     target = "open-models-can-generate-unsafe-content"
-    rows = q(built, "evidence-for", "-p", f"id={target}")
+    rows = query_rows(built.out, "evidence-for", "-p", f"id={target}")
     assert {r["id"] for r in rows} == {target}
     assert len(rows) == sum(1 for c in citations if c["citing"] == target)
     assert {r["stance"] for r in rows} <= {"supports", "contests"}
@@ -69,23 +62,25 @@ def test_evidence_for_a_statement(built: Built, sources_dir: Path):
 
 
 def test_risks_by_component(built: Built):
-    rows = q(built, "risks-by-component", "-p", "component=weights")
+    rows = query_rows(built.out, "risks-by-component", "-p", "component=weights")
     assert rows and {r["component"] for r in rows} == {"weights"}
     assert "Open Models Cannot be Rolled Back or Updated" in {r["risk"] for r in rows}
     assert all(r["basis"] for r in rows)
 
 
 def test_every_recommendation_addresses_a_risk_or_claim(built: Built, sources_dir: Path):
-    rows = q(built, "recommendations-for")
+    rows = query_rows(built.out, "recommendations-for")
     recs = {r["title"] for r in source(sources_dir, "paper/recommendations.csv")}
     assert len(recs) == 5
     assert {r["recommendation"] for r in rows} == recs
-    risk = q(built, "recommendations-for", "-p", "id=open-models-can-generate-unsafe-content")
+    risk = query_rows(
+        built.out, "recommendations-for", "-p", "id=open-models-can-generate-unsafe-content"
+    )
     assert risk and all(r["basis"] for r in risk)
 
 
 def test_regulations(built: Built):
-    rows = q(built, "regulations")
+    rows = query_rows(built.out, "regulations")
     assert len(rows) >= 7
     by_title = {r["regulation"]: r for r in rows}
     eu = next(r for t, r in by_title.items() if "AI Act" in t)
@@ -97,14 +92,14 @@ def test_regulations(built: Built):
 def test_uncited_statements_are_listed_and_carry_no_evidence(built: Built, sources_dir: Path):
     marked = {r["id"] for r in source(sources_dir, "paper/statements.csv") if r["uncited"] == "yes"}
     marked |= {r["id"] for r in source(sources_dir, "paper/claims.csv") if r["uncited"] == "yes"}
-    rows = q(built, "uncited")
+    rows = query_rows(built.out, "uncited")
     assert {r["id"] for r in rows} == marked
     for ident in marked:
-        assert q(built, "evidence-for", "-p", f"id={ident}") == []
+        assert query_rows(built.out, "evidence-for", "-p", f"id={ident}") == []
 
 
 def test_alignments_listed(built: Built):
-    rows = q(built, "alignments")
+    rows = query_rows(built.out, "alignments")
     assert rows
     assert {r["predicate"].rsplit("#", 1)[1] for r in rows} <= {
         "exactMatch",

@@ -89,6 +89,14 @@ def sources_copy(sources_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
+def link_wikidata(endpoint: str | None, cache: Path, sources: Path, *extra: str):
+    """Run `kg link wikidata` with a cache and a sources folder of the test's own."""
+    where = ["--endpoint", endpoint] if endpoint else []
+    return run_kg(
+        "link", "wikidata", *where, "--cache", str(cache), "--sources", str(sources), *extra
+    )
+
+
 def links(sources: Path) -> dict[str, dict[str, str]]:
     with (sources / "imports" / "wikidata.csv").open() as f:
         return {r["name"]: r for r in csv.DictReader(f)}
@@ -97,18 +105,7 @@ def links(sources: Path) -> dict[str, dict[str, str]]:
 def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_path: Path):
     url, server = wikidata_server
     cache = tmp_path / "cache"
-    proc = run_kg(
-        "link",
-        "wikidata",
-        "--endpoint",
-        url,
-        "--cache",
-        str(cache),
-        "--sources",
-        str(sources_copy),
-        "--retries",
-        "0",
-    )
+    proc = link_wikidata(url, cache, sources_copy, "--retries", "0")
     assert proc.returncode == 0, proc.stderr
     got = links(sources_copy)
     assert got["GPT-2"]["status"] == "accepted"  # the @de label is not an English match
@@ -135,17 +132,7 @@ def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_pa
     server.terminate()
     server.wait(timeout=10)
     before = (sources_copy / "imports" / "wikidata.csv").read_text()
-    again = run_kg(
-        "link",
-        "wikidata",
-        "--endpoint",
-        url,
-        "--cache",
-        str(cache),
-        "--sources",
-        str(sources_copy),
-        "--offline",
-    )
+    again = link_wikidata(url, cache, sources_copy, "--offline")
     assert again.returncode == 0, again.stderr
     after = (sources_copy / "imports" / "wikidata.csv").read_text()
     strip = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]  # noqa: E731
@@ -170,20 +157,7 @@ def test_broken_answers_leave_links_and_cache(
     target = sources_copy / "imports" / "wikidata.csv"
     target.parent.mkdir(exist_ok=True)
     target.write_text("previous links\n")
-    proc = run_kg(
-        "link",
-        "wikidata",
-        "--endpoint",
-        url,
-        "--cache",
-        str(cache),
-        "--sources",
-        str(sources_copy),
-        "--timeout",
-        "1",
-        "--retries",
-        "1",
-    )
+    proc = link_wikidata(url, cache, sources_copy, "--timeout", "1", "--retries", "1")
     assert proc.returncode == 2
     assert message in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
@@ -193,32 +167,11 @@ def test_broken_answers_leave_links_and_cache(
 
 def test_endpoint_down(sources_copy: Path, tmp_path: Path):
     url = f"http://127.0.0.1:{free_port()}/query"  # nothing listens there
-    proc = run_kg(
-        "link",
-        "wikidata",
-        "--endpoint",
-        url,
-        "--cache",
-        str(tmp_path / "c"),
-        "--sources",
-        str(sources_copy),
-        "--timeout",
-        "1",
-        "--retries",
-        "1",
-    )
+    proc = link_wikidata(url, tmp_path / "c", sources_copy, "--timeout", "1", "--retries", "1")
     assert proc.returncode == 2
     assert "cannot reach the endpoint" in proc.stderr and "2 attempt(s)" in proc.stderr
 
 
 def test_offline_without_cache(sources_copy: Path, tmp_path: Path):
-    proc = run_kg(
-        "link",
-        "wikidata",
-        "--offline",
-        "--cache",
-        str(tmp_path / "empty"),
-        "--sources",
-        str(sources_copy),
-    )
+    proc = link_wikidata(None, tmp_path / "empty", sources_copy, "--offline")
     assert proc.returncode == 2 and "no cached answer" in proc.stderr

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import SourceError
+
+IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # lower-case kebab-case
+
+
+def error_at(where: str, message: str, *, field: str, record: str) -> SourceError:
+    """An error about a record already read, located by its 'file:line'."""
+    file, _, line = where.rpartition(":")
+    return SourceError(file, message, line=int(line), field=field, record=record)
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,11 @@ class Row:
 
     def __getitem__(self, column: str) -> str:
         return self.values[column]
+
+    @property
+    def where(self) -> str:
+        """'file:line', the form statements keep in gao:curatedRecord."""
+        return f"{self.file}:{self.line}"
 
     def error(
         self, message: str, field: str | None = None, record: str | None = None

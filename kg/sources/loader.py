@@ -15,7 +15,7 @@ from typing import TypeVar
 from kg.errors import SourceError
 from kg.ontology import Vocabulary
 from kg.sources import notation as n
-from kg.sources.csvio import Row, read_table
+from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
 
 T = TypeVar("T")
 
@@ -25,8 +25,6 @@ TABLE3 = "paper/table3.csv"
 LICENSES = "curation/licenses.csv"
 ORGANISATIONS = "curation/organisations.csv"
 SOURCE_FILES = (TABLE1, TABLE2, TABLE3, LICENSES, ORGANISATIONS)
-
-_SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 
 
 @dataclass(frozen=True)
@@ -111,10 +109,6 @@ def _record_name(row: Row) -> str:
     return f"row {row.index}"
 
 
-def _where(row: Row) -> str:
-    return f"{row.file}:{row.line}"
-
-
 def _require(row: Row, column: str) -> str:
     value = row[column].strip()
     if not value:
@@ -123,10 +117,8 @@ def _require(row: Row, column: str) -> str:
 
 
 def _slug(row: Row, column: str) -> str:
-    import re
-
     value = _require(row, column)
-    if not re.fullmatch(_SLUG, value):
+    if not IDENTIFIER.match(value):
         raise row.error(
             f"'{value}' is not a lower-case kebab-case identifier",
             field=column,
@@ -177,7 +169,7 @@ def _organisations(root: Path, vocab: Vocabulary) -> list[Organisation]:
                 record=oid,
             )
         basis = _require(row, "kind_basis")
-        result.append(Organisation(oid, name, kind, basis, _where(row)))
+        result.append(Organisation(oid, name, kind, basis, row.where))
     return result
 
 
@@ -234,7 +226,7 @@ def _licenses(root: Path) -> list[License]:
                 row["table1_row"].strip() or None,
                 notation,
                 url,
-                _where(row),
+                row.where,
                 spdx,
             )
         )
@@ -311,18 +303,16 @@ def _table1(root: Path, vocab: Vocabulary, licenses: list[License]) -> list[Lice
                 code,
                 data,
                 tuple(covered),
-                _where(row),
+                row.where,
             )
         )
     rows_named = {lic.table1_row for lic in licenses if lic.table1_row}
     unknown = sorted(rows_named - set(seen))
     if unknown:
         lic = next(x for x in licenses if x.table1_row == unknown[0])
-        file, _, line = lic.record.rpartition(":")
-        raise SourceError(
-            file,
+        raise error_at(
+            lic.record,
             f"table1_row '{unknown[0]}' is not a row of {TABLE1}",
-            line=int(line),
             field="table1_row",
             record=lic.id,
         )
@@ -370,7 +360,7 @@ def _table2(root: Path, vocab: Vocabulary, orgs: list[Organisation]) -> list[Mod
                 size=_parse(row, "largest_size", n.parse_size),
                 release_month=_parse(row, "release_date", n.parse_month),
                 metrics={m: _parse(row, m, n.parse_count) for m in metrics},
-                record=_where(row),
+                record=row.where,
             )
         )
     return result
@@ -424,7 +414,7 @@ def _table3(
                         record=label,
                     )
                 ids.append(lic.id)
-            result.append(Assessment(model.id, comp, row.index, cell, tuple(ids), _where(row)))
+            result.append(Assessment(model.id, comp, row.index, cell, tuple(ids), row.where))
     missing = [m.name for m in models if m.table3_label not in seen]
     if missing:
         raise SourceError(

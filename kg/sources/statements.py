@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import SourceError
-from kg.sources.csvio import Row, read_table
+from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
 
 STATEMENTS = "paper/statements.csv"
 CLAIMS = "paper/claims.csv"
@@ -47,7 +46,6 @@ MAPPING_PREDICATES = (
 )
 NO_YEAR = "n.d."
 MAX_SUMMARY = 400
-_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SECTION = re.compile(r"^(?:\d+(?:\.\d+)*|B(?:\.\d+)*)$")
 _DATE = re.compile(r"^\d{4}(?:-(0[1-9]|1[0-2]))?$")
 
@@ -165,10 +163,6 @@ class CuratedStatements:
         return None
 
 
-def _where(row: Row) -> str:
-    return f"{row.file}:{row.line}"
-
-
 def _text(row: Row, column: str, *, required: bool = True, limit: int | None = None) -> str:
     value = row[column].strip()
     record = row.values.get("id") or row.values.get("citing") or row.values.get("subject")
@@ -198,7 +192,7 @@ def _choice(row: Row, column: str, allowed: tuple[str, ...]) -> str:
 
 def _ident(row: Row, column: str, seen: dict[str, str]) -> str:
     value = _text(row, column)
-    if not _ID.match(value):
+    if not IDENTIFIER.match(value):
         raise row.error(
             f"'{value}' is not a lower-case kebab-case identifier", field=column, record=value
         )
@@ -206,7 +200,7 @@ def _ident(row: Row, column: str, seen: dict[str, str]) -> str:
         raise row.error(
             f"duplicate identifier (already used at {seen[value]})", field=column, record=value
         )
-    seen[value] = _where(row)
+    seen[value] = row.where
     return value
 
 
@@ -263,7 +257,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 _text(row, "summary", limit=MAX_SUMMARY),
                 stages,
                 _flag(row, "uncited"),
-                _where(row),
+                row.where,
             )
         )
     for row in read_table(
@@ -280,7 +274,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 _choice(row, "verdict", VERDICTS),
                 _text(row, "verdict_summary", limit=MAX_SUMMARY),
                 _flag(row, "uncited"),
-                _where(row),
+                row.where,
             )
         )
     for row in read_table(
@@ -292,7 +286,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 _number(row, "number"),
                 _text(row, "title"),
                 _text(row, "summary", limit=MAX_SUMMARY),
-                _where(row),
+                row.where,
             )
         )
     for row in read_table(
@@ -328,7 +322,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 _text(row, "status", required=False, limit=MAX_SUMMARY),
                 _text(row, "open_source_position", required=False, limit=MAX_SUMMARY),
                 _section(row),
-                _where(row),
+                row.where,
             )
         )
     works: dict[str, str] = {}
@@ -356,7 +350,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 None if year_text == NO_YEAR else int(year_text),
                 row["title"].strip(),
                 row["identifier"].strip(),
-                _where(row),
+                row.where,
             )
         )
     seen_citations: dict[tuple[str, str], str] = {}
@@ -378,8 +372,8 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 field="cited",
                 record=citing,
             )
-        seen_citations[key] = _where(row)
-        out.citations.append(Citation(citing, cited, _choice(row, "stance", STANCES), _where(row)))
+        seen_citations[key] = row.where
+        out.citations.append(Citation(citing, cited, _choice(row, "stance", STANCES), row.where))
     _check_uncited(out)
     for row in read_table(root / LINKS, ["subject", "relation", "object", "basis"], display=LINKS):
         subject, relation, obj = (
@@ -404,7 +398,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
             raise row.error(
                 f"'{obj}' is not a known statement or claim", field="object", record=subject
             )
-        out.links.append(Link(subject, relation, obj, _text(row, "basis"), _where(row)))
+        out.links.append(Link(subject, relation, obj, _text(row, "basis"), row.where))
     if (root / ALIGNMENTS).exists():
         for row in read_table(
             root / ALIGNMENTS,
@@ -449,7 +443,7 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                     _text(row, "author_id"),
                     date,
                     _text(row, "comment", required=False),
-                    _where(row),
+                    row.where,
                 )
             )
     return out
@@ -460,21 +454,17 @@ def _check_uncited(out: CuratedStatements) -> None:
     cited = {c.citing for c in out.citations}
     for item in [*out.statements, *out.claims]:
         if item.uncited and item.id in cited:
-            file, _, line = item.record.rpartition(":")
-            raise SourceError(
-                file,
+            raise error_at(
+                item.record,
                 f"marked uncited, but {CITATIONS} cites works for it",
-                line=int(line),
                 field="uncited",
                 record=item.id,
             )
         if not item.uncited and item.id not in cited:
-            file, _, line = item.record.rpartition(":")
-            raise SourceError(
-                file,
+            raise error_at(
+                item.record,
                 f"has no citation in {CITATIONS}; mark it uncited=yes if "
                 "the paper argues it without citing any work",
-                line=int(line),
                 field="uncited",
                 record=item.id,
             )

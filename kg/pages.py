@@ -22,6 +22,13 @@ from kg.reports import COLOURS, level_key
 from kg.store import OxigraphStore
 
 LABEL = RDFS + "label"
+# The RDF variants beside each page: file extension -> (pyoxigraph format, media type, name).
+VARIANTS: dict[str, tuple[ox.RdfFormat, str, str]] = {
+    "ttl": (ox.RdfFormat.TURTLE, "text/turtle", "Turtle"),
+    "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples", "N-Triples"),
+    "jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json", "JSON-LD"),
+    "rdf": (ox.RdfFormat.RDF_XML, "application/rdf+xml", "RDF/XML"),
+}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;
 text-align:left;vertical-align:top}code{font-size:.9em}.graph{color:#777;font-size:.8em}
@@ -39,9 +46,15 @@ def page_path(iri: str, base: str) -> str | None:
 
 
 class Site:
-    def __init__(self, store: OxigraphStore, base: Base) -> None:
+    """Renders the pages. `nav` adds links (path from the site root, text) to every page's
+    navigation bar, e.g. the query page when the site is served by `kg serve`."""
+
+    def __init__(
+        self, store: OxigraphStore, base: Base, nav: list[tuple[str, str]] | None = None
+    ) -> None:
         self.store = store
         self.base = base.base
+        self.nav = nav or []
         self.labels: dict[str, str] = {}
         self.out: dict[str, list[ox.Quad]] = defaultdict(list)
         self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -87,21 +100,29 @@ class Site:
         quads = self.out[iri]
         label = self.labels.get(iri) or self.short(iri)
         types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
-        name = here.rsplit("/", 1)[-1].removesuffix(".html")
+        name = html.escape(here.rsplit("/", 1)[-1].removesuffix(".html"))
+        up = "../" * here.count("/")
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{html.escape(label)}</title>",
             f"<style>{STYLE}</style>",
-            f'<link rel="alternate" type="text/turtle" href="{html.escape(name)}.ttl">',
-            f'<link rel="alternate" type="application/n-triples" href="{html.escape(name)}.nt">',
+            *(
+                f'<link rel="alternate" type="{media}" href="{name}.{ext}">'
+                for ext, (_f, media, _n) in VARIANTS.items()
+            ),
             "</head><body>",
-            f'<nav><a href="{"../" * here.count("/")}index.html">GenAI openness graph</a></nav>',
+            f'<nav><a href="{up}index.html">GenAI openness graph</a>'
+            + "".join(f'<a href="{up}{html.escape(p)}">{html.escape(t)}</a>' for p, t in self.nav)
+            + "</nav>",
             f"<h1>{html.escape(label)}</h1>",
             f"<p><code>{html.escape(iri)}</code> · "
             + " ".join(self.link(t, here) for t in types)
-            + f' · <a href="{html.escape(name)}.ttl">Turtle</a>'
-            f' · <a href="{html.escape(name)}.nt">N-Triples</a></p>',
+            + "".join(
+                f' · <a href="{name}.{ext}" type="{media}">{title}</a>'
+                for ext, (_f, media, title) in VARIANTS.items()
+            )
+            + "</p>",
         ]
         if GAO + "AIModel" in types:
             parts += self.model_section(iri, here)
@@ -199,27 +220,44 @@ class Site:
         out.append("</table>")
         return out
 
+    def triples(self, iri: str) -> list[ox.Triple]:
+        """What the graph says about `iri` (the triples it is the subject of)."""
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in self.out.get(iri, ())]
+
+    def serialize(self, iri: str, ext: str) -> bytes:
+        """The description of `iri` in the RDF format of the file extension `ext`."""
+        fmt = VARIANTS[ext][0]
+        if fmt == ox.RdfFormat.N_TRIPLES:
+            return ox.serialize(self.triples(iri), format=fmt) or b""
+        return ox.serialize(self.triples(iri), format=fmt, prefixes=self.base_prefixes()) or b""
+
     def write(self, folder: Path) -> int:
-        index = [
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-            f"<title>GenAI openness graph</title><style>{STYLE}</style></head><body>",
-            "<h1>GenAI openness knowledge graph</h1>",
-            '<p><a href="void.ttl">VoID/DCAT description</a> · <a href="dumps/">dumps</a></p>',
-        ]
-        by_kind: dict[str, list[str]] = defaultdict(list)
         count = 0
         for iri in self.subjects():
             path = folder / page_path(iri, self.base)  # type: ignore[operator]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.render(iri), encoding="utf-8")
-            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in self.out[iri]]
-            stem = path.with_suffix("")
-            ox.serialize(
-                triples, str(stem) + ".ttl", ox.RdfFormat.TURTLE, prefixes=self.base_prefixes()
-            )
-            ox.serialize(triples, str(stem) + ".nt", ox.RdfFormat.N_TRIPLES)
-            by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
+            stem = str(path.with_suffix(""))
+            for ext in VARIANTS:
+                Path(f"{stem}.{ext}").write_bytes(self.serialize(iri, ext))
             count += 1
+        links = [("void.ttl", "VoID/DCAT description"), ("dumps/", "dumps")]
+        (folder / "index.html").write_text(self.index(links), encoding="utf-8")
+        return count
+
+    def index(self, links: list[tuple[str, str]]) -> str:
+        """The home page: `links` (path, text) first, then the resources by kind."""
+        index = [
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+            f"<title>GenAI openness graph</title><style>{STYLE}</style></head><body>",
+            "<h1>GenAI openness knowledge graph</h1>",
+            "<p>"
+            + " · ".join(f'<a href="{html.escape(p)}">{html.escape(t)}</a>' for p, t in links)
+            + "</p>",
+        ]
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for iri in self.subjects():
+            by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
         for kind in (
             "model",
             "license",
@@ -235,8 +273,7 @@ class Site:
                 index += [f"<li>{self.link(i, 'index.html')}</li>" for i in by_kind[kind]]
                 index.append("</ul>")
         index.append("</body></html>")
-        (folder / "index.html").write_text("\n".join(index) + "\n", encoding="utf-8")
-        return count
+        return "\n".join(index) + "\n"
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}

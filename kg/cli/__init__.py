@@ -16,6 +16,7 @@ from kg.cli import link as link_cmd
 from kg.cli import publish as publish_cmd
 from kg.cli import query as query_cmd
 from kg.cli import reason as reason_cmd
+from kg.cli import serve as serve_cmd
 from kg.cli import validate as validate_cmd
 from kg.errors import KgError
 
@@ -35,6 +36,7 @@ for module in (
     imports_cmd,
     link_cmd,
     publish_cmd,
+    serve_cmd,
     docs_cmd,
 ):
     module.register(app)

@@ -1,0 +1,416 @@
+"""`kg serve`: the release over HTTP.
+
+- `/sparql`: SPARQL 1.1 Protocol, read-only, queries run in killable worker processes
+  (`kg.server.workers`) under a time limit and a row cap; CORS on every read endpoint.
+- every IRI under the base: its description by content negotiation (HTML, Turtle, JSON-LD,
+  RDF/XML, N-Triples) with `Vary: Accept`, or one variant by extension (`….ttl`, `….html`).
+- `/query`: a page that runs SPARQL against `/sparql`, with the library's questions as examples.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.build import read_manifest
+from kg.errors import KgError
+from kg.namespaces import ONTOLOGY_IRI, RDF, Base
+from kg.pages import VARIANTS, Site, page_path
+from kg.queries import library
+from kg.server.protocol import (
+    FORMAT_ALIASES,
+    GRAPH_TYPES,
+    RDF_FORMATS,
+    Refused,
+    check_read_only,
+    negotiate,
+    serialize_graph,
+    without_header,
+)
+from kg.server.workers import QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.store import OxigraphStore
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+# Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
+RESOURCE_TYPES: dict[str, str] = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    **{media: ext for ext, (_f, media, _n) in VARIANTS.items()},
+}
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Content-Type",
+    "Access-Control-Expose-Headers": "Content-Location, Vary, X-KG-Results-Truncated",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    time_limit: float = 10.0
+    max_rows: int = 10_000
+    workers: int = 2
+    max_body: int = 1_000_000  # bytes of a POST body
+    quiet: bool = False
+
+
+class Application:
+    """Everything a request needs; shared by the handler threads."""
+
+    def __init__(self, release: Path, config: ServeConfig) -> None:
+        self.config = config
+        manifest = read_manifest(release)
+        self.build_id = manifest["build_id"]
+        self.base = Base(manifest["base"])
+        dataset = release / "dumps" / "dataset.nq"
+        if not dataset.is_file():
+            raise KgError(f"{dataset} is missing: rebuild with 'kg build'")
+        # A private copy, so that a later build pruning this release cannot pull the data away
+        # from a worker that is being restarted.
+        self._tmp = Path(tempfile.mkdtemp(prefix="kg-serve-"))
+        copy = self._tmp / "dataset.nq"
+        shutil.copyfile(dataset, copy)
+        raw = ox.Store()
+        raw.bulk_load(path=str(copy), format=ox.RdfFormat.N_QUADS)
+        self.store = OxigraphStore(raw)
+        self.site = Site(self.store, self.base, nav=[("query", "Query")])
+        self.prefixes = self.site.base_prefixes()
+        self.ontology = [
+            t
+            for t in ox.parse(
+                path=str(release / "dumps" / "ontology.ttl"), format=ox.RdfFormat.TURTLE
+            )
+        ]
+        self.graphs = sorted(
+            {q.graph_name.value for q in raw if isinstance(q.graph_name, ox.NamedNode)}
+        )
+        self._pages: dict[str, bytes] = {}
+        self._ontology_html: bytes | None = None
+        self._lock = threading.Lock()
+        self.query_page = self._query_page()
+        self.pool = WorkerPool(
+            copy, config.workers, config.time_limit, config.max_rows, self.prefixes
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # --- pages ---------------------------------------------------------------------------------
+
+    def _query_page(self) -> bytes:
+        examples = [
+            {
+                "name": q.name,
+                "title": q.title,
+                "description": q.description,
+                "text": without_header(q.text),
+            }
+            for q in library()
+        ]
+        data = json.dumps(examples, ensure_ascii=False).replace("</", "<\\/")
+        template = (Path(__file__).parent / "query.html").read_text(encoding="utf-8")
+        return template.replace("__LIBRARY__", data).encode()
+
+    def index_page(self) -> bytes:
+        links = [("query", "SPARQL query page"), ("sparql", "SPARQL endpoint (/sparql)")]
+        return self.site.index(links).encode()
+
+    def page(self, iri: str) -> bytes:
+        if iri == ONTOLOGY_IRI:
+            return self.ontology_page()
+        cached = self._pages.get(iri)
+        if cached is None:
+            cached = self._pages[iri] = self.site.render(iri).encode()
+        return cached
+
+    def ontology_page(self) -> bytes:
+        with self._lock:
+            if self._ontology_html is None:
+                from kg.publish import ontology_html
+
+                path = self._tmp / "ontology.ttl"
+                path.write_bytes(serialize_graph(self.ontology, "turtle", self.prefixes))
+                self._ontology_html = ontology_html(path).encode()
+            return self._ontology_html
+
+    def describe(self, iri: str, ext: str) -> bytes:
+        if iri == ONTOLOGY_IRI:  # the whole ontology document: its terms are hash IRIs
+            fmt = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml"}[ext]
+            return serialize_graph(self.ontology, fmt, self.prefixes)
+        return self.site.serialize(iri, ext)
+
+    def resource(self, path: str) -> tuple[str, str | None] | None:
+        """The IRI a request path names, and the variant extension if the path has one."""
+        local = path.lstrip("/")
+        for candidate in dict.fromkeys((local, urllib.parse.unquote(local))):
+            iri = self.base.base + candidate
+            if iri in self.site.out and page_path(iri, self.base.base):
+                return iri, None
+            stem, dot, ext = candidate.rpartition(".")
+            if dot and (ext == "html" or ext in VARIANTS):
+                iri = self.base.base + stem
+                if iri in self.site.out and page_path(iri, self.base.base):
+                    return iri, ext
+        return None
+
+    def service_description(self, endpoint: str) -> list[ox.Triple]:
+        service = ox.BlankNode("service")
+        dataset = ox.BlankNode("dataset")
+        default = ox.BlankNode("default")
+        out: list[ox.Triple] = []
+
+        def add(s: ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
+            out.append(ox.Triple(s, ox.NamedNode(p), o))
+
+        add(service, RDF + "type", ox.NamedNode(SD + "Service"))
+        add(service, SD + "endpoint", ox.NamedNode(endpoint))
+        add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
+        add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
+        for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV"):
+            add(service, SD + "resultFormat", ox.NamedNode(FORMATS_NS + fmt))
+        add(service, SD + "resultFormat", ox.NamedNode(FORMATS_NS + "SPARQL_Results_TSV"))
+        for fmt in ("Turtle", "JSON-LD", "RDF_XML", "N-Triples"):
+            add(service, SD + "resultFormat", ox.NamedNode(FORMATS_NS + fmt))
+        add(service, SD + "defaultDataset", dataset)
+        add(dataset, RDF + "type", ox.NamedNode(SD + "Dataset"))
+        add(dataset, SD + "defaultGraph", default)
+        add(default, RDF + "type", ox.NamedNode(SD + "Graph"))
+        for g in self.graphs:
+            node = ox.BlankNode()
+            add(dataset, SD + "namedGraph", node)
+            add(node, SD + "name", ox.NamedNode(g))
+        return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kg-serve"
+    app: Application  # set on the subclass made by `make_server`
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: object) -> None:
+        if not self.app.config.quiet:
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+    def send(
+        self,
+        status: int,
+        body: bytes,
+        media_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in {**CORS, **(headers or {})}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def fail(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        reason = HTTPStatus(status).phrase
+        self.send(
+            status, f"{status} {reason}: {message}\n".encode(), "text/plain; charset=utf-8", headers
+        )
+
+    def _split(self) -> tuple[str, dict[str, list[str]]]:
+        url = urllib.parse.urlsplit(self.path)
+        return url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True)
+
+    # --- methods -------------------------------------------------------------------------------
+
+    def do_OPTIONS(self) -> None:
+        self.send(204, b"", "text/plain", {"Allow": "GET, HEAD, POST, OPTIONS"})
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path, params = self._split()
+        if path == "/sparql":
+            return self.sparql(params, None)
+        if path in ("/", "/index.html"):
+            return self.send(200, self.app.index_page(), "text/html; charset=utf-8")
+        if path == "/query":
+            return self.send(200, self.app.query_page, "text/html; charset=utf-8")
+        return self.resource(path)
+
+    def do_POST(self) -> None:
+        path, params = self._split()
+        if path != "/sparql":
+            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return self.fail(411, "a POST needs a Content-Length")
+        try:
+            size = int(length)
+        except ValueError:
+            return self.fail(400, f"bad Content-Length {length!r}")
+        if size > self.app.config.max_body:
+            self.close_connection = True
+            return self.fail(413, f"the body is larger than {self.app.config.max_body} bytes")
+        body = self.rfile.read(size)
+        media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.fail(400, "the body is not UTF-8")
+        if media == "application/x-www-form-urlencoded":
+            form = urllib.parse.parse_qs(text, keep_blank_values=True)
+            for k, v in params.items():
+                form.setdefault(k, []).extend(v)
+            return self.sparql(form, None)
+        if media == "application/sparql-query":
+            return self.sparql(params, text)
+        if media == "application/sparql-update":
+            return self.fail(403, "this endpoint is read-only: SPARQL Update is not accepted")
+        return self.fail(
+            415,
+            f"Content-Type {media or '(none)'} is not accepted: send application/sparql-query "
+            "or application/x-www-form-urlencoded",
+        )
+
+    def _unsupported(self) -> None:
+        self.fail(
+            405,
+            f"{self.command} is not allowed: the server is read-only",
+            {"Allow": "GET, HEAD, POST, OPTIONS"},
+        )
+
+    do_PUT = do_DELETE = do_PATCH = _unsupported
+
+    # --- /sparql -------------------------------------------------------------------------------
+
+    def sparql(self, params: dict[str, list[str]], text: str | None) -> None:
+        if "update" in params:
+            return self.fail(403, "this endpoint is read-only: SPARQL Update is not accepted")
+        queries = params.get("query", [])
+        if text is None:
+            if not queries:
+                return self.service_description()
+            if len(queries) > 1:
+                return self.fail(400, "give exactly one 'query' parameter")
+            text = queries[0]
+        elif queries:
+            return self.fail(400, "the query is in the body: do not also give a 'query' parameter")
+        try:
+            check_read_only(text)
+        except Refused as exc:
+            return self.fail(exc.status, exc.message)
+        accept = self.headers.get("Accept")
+        if params.get("format"):
+            accept = FORMAT_ALIASES.get(params["format"][0].lower(), params["format"][0])
+        request = QueryRequest(
+            text,
+            accept,
+            params.get("default-graph-uri", []),
+            params.get("named-graph-uri", []),
+        )
+        try:
+            response = self.app.pool.run(request)
+        except QueryTimeout as exc:
+            return self.fail(503, str(exc))
+        except WorkerCrashed as exc:
+            return self.fail(500, str(exc))
+        headers = {"Vary": "Accept"}
+        if response.truncated:
+            headers["X-KG-Results-Truncated"] = str(self.app.config.max_rows)
+        if response.status >= 400:
+            reason = HTTPStatus(response.status).phrase
+            body = f"{response.status} {reason}: ".encode() + response.body
+            return self.send(response.status, body, response.media_type, headers)
+        self.send(response.status, response.body, response.media_type, headers)
+
+    def service_description(self) -> None:
+        accept = self.headers.get("Accept")
+        if negotiate(accept, {"text/html": "html", **GRAPH_TYPES}) == "html":
+            return self.send(303, b"", "text/plain", {"Location": "query"})
+        fmt = negotiate(accept, GRAPH_TYPES)
+        if fmt is None:
+            return self.fail(406, "the service description is offered as RDF (Turtle, …)")
+        host = self.headers.get("Host") or f"{self.app.config.host}:{self.app.config.port}"
+        try:
+            triples = self.app.service_description(f"http://{host}/sparql")
+        except ValueError:
+            return self.fail(400, f"bad Host header {host!r}")
+        body = serialize_graph(triples, fmt, {"sd": SD, "formats": FORMATS_NS})
+        self.send(200, body, RDF_FORMATS[fmt][1], {"Vary": "Accept"})
+
+    # --- resources -----------------------------------------------------------------------------
+
+    def resource(self, path: str) -> None:
+        found = self.app.resource(path)
+        if found is None:
+            return self.fail(404, f"nothing is described at {path}")
+        iri, ext = found
+        headers = {"ETag": f'"{self.app.build_id}-{ext or "neg"}"'}
+        if ext is None:
+            ext = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
+            headers["Vary"] = "Accept"
+            if ext is None:
+                offered = ", ".join(dict.fromkeys(RESOURCE_TYPES))
+                return self.fail(406, f"{iri} is described as {offered}", headers)
+            name = iri.rsplit("/", 1)[-1]
+            headers["Content-Location"] = f"{name}.{ext}"
+            headers["ETag"] = f'"{self.app.build_id}-{ext}"'
+        if self.headers.get("If-None-Match") == headers["ETag"]:
+            self.send_response(304)
+            for k, v in {**CORS, **headers}.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if ext == "html":
+            return self.send(200, self.app.page(iri), "text/html; charset=utf-8", headers)
+        media = VARIANTS[ext][1]
+        return self.send(200, self.app.describe(iri, ext), media, headers)
+
+
+def make_server(app: Application) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    try:
+        server = ThreadingHTTPServer((app.config.host, app.config.port), handler)
+    except OSError as exc:
+        raise KgError(
+            f"cannot listen on {app.config.host}:{app.config.port}: {exc.strerror or exc}"
+        ) from None
+    server.daemon_threads = True
+    return server
+
+
+def serve(release: Path, config: ServeConfig, ready: threading.Event | None = None) -> None:
+    """Serve `release` until interrupted."""
+    app = Application(release, config)
+    try:
+        server = make_server(app)
+        host, port = server.server_address[:2]
+        print(
+            f"Serving release {app.build_id} at http://{host}:{port}/ (SPARQL: /sparql)", flush=True
+        )
+        if ready is not None:
+            ready.set()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        app.close()

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -383,34 +385,40 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, self.app.describe(iri, ext), media, headers)
 
 
-def make_server(app: Application) -> ThreadingHTTPServer:
-    handler = type("BoundHandler", (Handler,), {"app": app})
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def make_server(config: ServeConfig) -> ThreadingHTTPServer:
+    """Bind the port first, so that a taken port fails at once, before workers start."""
+    handler = type("BoundHandler", (Handler,), {})
     try:
-        server = ThreadingHTTPServer((app.config.host, app.config.port), handler)
+        server = ThreadingHTTPServer((config.host, config.port), handler)
     except OSError as exc:
         raise KgError(
-            f"cannot listen on {app.config.host}:{app.config.port}: {exc.strerror or exc}"
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
     server.daemon_threads = True
     return server
 
 
-def serve(release: Path, config: ServeConfig, ready: threading.Event | None = None) -> None:
+def serve(release: Path, config: ServeConfig) -> None:
     """Serve `release` until interrupted."""
-    app = Application(release, config)
+    server = make_server(config)
     try:
-        server = make_server(app)
+        app = Application(release, config)
+    except BaseException:
+        server.server_close()
+        raise
+    server.RequestHandlerClass.app = app  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: workers and files cleaned up
+    try:
         host, port = server.server_address[:2]
         print(
             f"Serving release {app.build_id} at http://{host}:{port}/ (SPARQL: /sparql)", flush=True
         )
-        if ready is not None:
-            ready.set()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
     finally:
+        server.server_close()
         app.close()

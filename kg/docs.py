@@ -12,7 +12,7 @@ from kg.queries import QueryFile, library
 QUERY_FOLDERS = (
     ("", "Analyst questions"),
     ("derive", "Derivation rules (run in order by kg build, each into its own named graph)"),
-    ("internal", "Look-ups used by the build"),
+    ("internal", "Look-ups used by the build, and the queries and updates of kg publish --to"),
 )
 
 

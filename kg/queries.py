@@ -10,12 +10,15 @@ A query file starts with a comment block that is YAML once the leading `# ` is r
     #   model: the model's name as the paper writes it
 
 Parameter values are turned into RDF terms by pyoxigraph and joined to the query's solutions by a
-trailing `VALUES` block, so user input never becomes SPARQL syntax.
+trailing `VALUES` block, so user input never becomes SPARQL syntax. SPARQL updates (`.ru` files,
+same header) allow no trailing `VALUES`: they bind tables of terms by filling empty inline blocks
+such as `VALUES (?staging ?target) {}` (`QueryFile.with_tables`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,11 @@ from kg.paths import resource_dir
 
 PARAM_TYPES = ("iri", "string", "integer", "boolean")
 _VAR = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+# an empty inline data block: `VALUES ?g {}` or `VALUES (?a ?b) {}`
+_EMPTY_VALUES = re.compile(
+    r"\bVALUES\s*(\((?:\s*[?$][A-Za-z_][A-Za-z0-9_]*)+\s*\)|[?$][A-Za-z_][A-Za-z0-9_]*)\s*\{\s*\}",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,44 @@ class QueryFile:
         head = " ".join(f"?{n}" for n in names)
         return f"{self.text.rstrip()}\nVALUES ({head}) {{ ({row}) }}\n"
 
+    def with_tables(self, tables: dict[tuple[str, ...], Iterable[Sequence[Any]]]) -> str:
+        """The text with every empty inline `VALUES (?a ?b) {}` block filled with the rows given
+        for its variables (keyed by the variable names, in order). Every row term must be an IRI
+        or a literal made by pyoxigraph; every block must get a table and every table a block."""
+        rendered: dict[tuple[str, ...], list[str]] = {}
+        for names, rows in tables.items():
+            lines = []
+            for row in rows:
+                if len(row) != len(names) or not all(
+                    isinstance(t, NamedNode | Literal) for t in row
+                ):
+                    raise QueryError(
+                        f"{self.path}: a row for VALUES ({' '.join(names)}) must hold "
+                        f"{len(names)} IRIs or literals, got {row!r}"
+                    )
+                lines.append(" ".join(str(t) for t in row))
+            rendered[tuple(names)] = lines
+        used: set[tuple[str, ...]] = set()
+
+        def fill(match: re.Match[str]) -> str:
+            names = tuple(_VAR.findall(match.group(1)))
+            if names not in rendered:
+                raise QueryError(f"{self.path}: no rows given for {match.group(0)}")
+            used.add(names)
+            inline = not match.group(1).startswith("(")
+            rows = rendered[names] if inline else [f"({r})" for r in rendered[names]]
+            return f"VALUES {match.group(1)} {{ {' '.join(rows)} }}"
+
+        out = "\n".join(
+            line if line.lstrip().startswith("#") else _EMPTY_VALUES.sub(fill, line)
+            for line in self.text.splitlines()
+        )
+        unused = sorted(set(rendered) - used)
+        if unused:
+            missing = ", ".join("(" + " ".join(f"?{n}" for n in u) + ")" for u in unused)
+            raise QueryError(f"{self.path}: no empty VALUES block for {missing}")
+        return out + "\n"
+
 
 def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) -> Any:
     """Turn one parameter value into an RDF term of the declared type, or say why not."""
@@ -114,7 +160,8 @@ def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) ->
 
 
 def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
-    """Read a `.rq` file and its header; a missing or bad header is an error naming the file."""
+    """Read a `.rq` (or `.ru`) file and its header; a missing or bad header is an error naming
+    the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -188,10 +235,12 @@ def queries_dir() -> Path:
 
 
 def library(folder: str = "") -> list[QueryFile]:
-    """The named queries of one folder of the library (the analyst questions by default)."""
+    """The named queries (`.rq`) and updates (`.ru`) of one folder of the library (the analyst
+    questions by default)."""
     root = queries_dir() / folder if folder else queries_dir()
     prefix = f"{folder}/" if folder else ""
-    return [parse_query_file(p, prefix + p.stem) for p in sorted(root.glob("*.rq"))]
+    files = sorted([*root.glob("*.rq"), *root.glob("*.ru")])
+    return [parse_query_file(p, prefix + p.stem) for p in files]
 
 
 def resolve(name_or_path: str) -> QueryFile:

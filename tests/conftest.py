@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from kg.build import BuildResult, build
 from kg.paths import resource_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+OXIGRAPH = Path(sys.executable).parent / "oxigraph"  # the server (PyPI package oxigraph)
 
 
 @dataclass
@@ -52,3 +55,23 @@ def query_rows(out: Path, *args: str) -> list[dict[str, str]]:
     proc = run_kg("query", *args, "--format", "csv", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return list(csv.DictReader(io.StringIO(proc.stdout)))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (at the time of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
+    """Wait until the server process `proc` listens on `port`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {port}")

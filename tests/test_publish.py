@@ -1,4 +1,4 @@
-"""`kg publish`: a static LOD release whose every dump parses back to the store's data."""
+"""`kg publish --out DIR`: a static LOD release whose every dump parses back to the store's data."""
 
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("pub") / "site"
     proc = run_kg(
         "publish",
-        "--dir",
+        "--out",
         str(target),
         "--issued",
         "2026-11-22",
         "--sparql",
         "https://example.org/sparql",
-        "--out",
+        "--release-from",
         str(built.out),
     )
     assert proc.returncode == 0, proc.stderr
@@ -82,13 +82,13 @@ def test_publish_is_deterministic(built: Built, site: Path, tmp_path: Path):
     assert (
         run_kg(
             "publish",
-            "--dir",
+            "--out",
             str(again),
             "--issued",
             "2026-11-22",
             "--sparql",
             "https://example.org/sparql",
-            "--out",
+            "--release-from",
             str(built.out),
         ).returncode
         == 0
@@ -102,13 +102,25 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
     target = tmp_path / "site"
     assert (
         run_kg(
-            "publish", "--dir", str(target), "--issued", "2026-01-01", "--out", str(built.out)
+            "publish",
+            "--dir",
+            str(target),
+            "--issued",
+            "2026-01-01",
+            "--release-from",
+            str(built.out),
         ).returncode
         == 0
     )
     assert (
         run_kg(
-            "publish", "--dir", str(target), "--issued", "2026-02-02", "--out", str(built.out)
+            "publish",
+            "--to-dir",
+            str(target),
+            "--issued",
+            "2026-02-02",
+            "--release-from",
+            str(built.out),
         ).returncode
         == 0
     )
@@ -116,7 +128,7 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
     other = tmp_path / "home"
     other.mkdir()
     (other / "precious.txt").write_text("keep")
-    proc = run_kg("publish", "--dir", str(other), "--out", str(built.out))
+    proc = run_kg("publish", "--out", str(other), "--release-from", str(built.out))
     assert proc.returncode == 2 and "not a previous release" in proc.stderr
     assert (other / "precious.txt").read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]

@@ -222,6 +222,76 @@ def test_declared_parameter_must_be_used(tmp_path: Path):
         parse_query_file(path)
 
 
+def test_update_tables_fill_empty_values_blocks(tmp_path: Path):
+    """Updates (.ru) bind tables of terms in empty inline VALUES blocks, never pasted strings."""
+    import pyoxigraph as ox
+
+    path = tmp_path / "move.ru"
+    path.write_text(
+        "# title: t\n# description: d\n# parameters:\n#   a: {type: iri}\n#   b: {type: iri}\n"
+        "PREFIX ex: <http://example.org/>\n"
+        "# a comment with VALUES ?a {} is left alone\n"
+        "INSERT { GRAPH ?b { ?s ?p ?o } } WHERE { VALUES (?a ?b) {} GRAPH ?a { ?s ?p ?o } } ;\n"
+        "DELETE { GRAPH ?a { ?s ?p ?o } } WHERE { values ?a { } GRAPH ?a { ?s ?p ?o } }\n"
+    )
+    qf = parse_query_file(path)
+    a, b = ox.NamedNode("http://example.org/a"), ox.NamedNode("http://example.org/b")
+    text = qf.with_tables({("a", "b"): [(a, b)], ("a",): [(a,)]})
+    assert "VALUES (?a ?b) { (<http://example.org/a> <http://example.org/b>) }" in text
+    assert "VALUES ?a { <http://example.org/a> }" in text
+    assert "# a comment with VALUES ?a {} is left alone" in text
+    store = ox.Store()
+    store.add(ox.Quad(a, a, ox.Literal('x" } ; DROP ALL'), a))
+    store.update(text)
+    assert [q.graph_name for q in store] == [b]
+    with pytest.raises(QueryError, match="no rows given"):
+        qf.with_tables({("a", "b"): [(a, b)]})
+    with pytest.raises(QueryError, match="no empty VALUES block"):
+        qf.with_tables({("a", "b"): [], ("a",): [], ("c",): []})
+    with pytest.raises(QueryError, match="IRIs or literals"):
+        qf.with_tables({("a", "b"): [(a, "<x> } ; DROP ALL #")], ("a",): []})
+
+
+def test_push_swap_update():
+    """queries/internal/push-swap.ru on an in-memory store: the previous release's graphs are
+    emptied, each staging graph lands on its target, the staging graphs are emptied."""
+    import pyoxigraph as ox
+
+    from kg.paths import resource_dir
+
+    n = ox.NamedNode
+    ex = "http://example.org/"
+    subset = n("http://rdfs.org/ns/void#subset")
+    record, old, kept, new = n(ex + "record"), n(ex + "old"), n(ex + "kept"), n(ex + "new")
+    staged = {g: n(ex + "staging/" + g.value.rsplit("/", 1)[1]) for g in (kept, new, record)}
+    store = ox.Store()
+    for g in (old, kept):  # the previous release: two graphs and its record
+        store.add(ox.Quad(n(ex + "s"), n(ex + "p"), ox.Literal("before"), g))
+        store.add(ox.Quad(record, subset, g, record))
+    for g in (kept, new):  # the new release, staged
+        store.add(ox.Quad(n(ex + "s"), n(ex + "p"), ox.Literal("after"), staged[g]))
+        store.add(ox.Quad(record, subset, g, staged[record]))
+    qf = parse_query_file(resource_dir("queries") / "internal" / "push-swap.ru")
+    store.update(
+        qf.with_tables(
+            {("record",): [(record,)], ("staging", "target"): [(s, t) for t, s in staged.items()]}
+        )
+    )
+    after = {(q.graph_name.value.removeprefix(ex), str(q.object)) for q in store}
+    assert after == {
+        ("kept", '"after"'),
+        ("new", '"after"'),
+        ("record", f"<{ex}kept>"),
+        ("record", f"<{ex}new>"),
+    }
+    counts = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")
+    rows = store.query(counts.with_tables({("graph",): [(old,), (new,)]}))
+    assert {r["graph"].value: int(r["triples"].value) for r in rows} == {
+        ex + "old": 0,
+        ex + "new": 1,
+    }
+
+
 @pytest.mark.parametrize("qf", library(), ids=lambda q: q.name)
 def test_library_headers_are_complete(qf):
     """Every named query documents its columns, and they are exactly what it returns."""

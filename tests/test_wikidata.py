@@ -6,36 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run_kg
+from conftest import OXIGRAPH, free_port, run_kg, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wikidata"
-OXIGRAPH = Path(sys.executable).parent / "oxigraph"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {port}")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`kg publish --out DIR`: a static linked-open-data release."""
+"""`kg publish --out DIR`: a static linked-open-data release; `kg publish --to URL`: push the
+release into a remote SPARQL 1.1 store."""
 
 from __future__ import annotations
 
@@ -9,18 +10,78 @@ from typing import Annotated
 import typer
 
 from kg.build import current_release
-from kg.cli.common import OutOption, user_errors
+from kg.cli.common import err_console, progress, user_errors
+from kg.errors import KgError
 from kg.publish import publish as run_publish
+from kg.push import CHUNK_TRIPLES, METHODS
+from kg.push import push as run_push
 
 
 def register(app: typer.Typer) -> None:
     app.command("publish")(publish)
 
 
+def release_folder(path: Path | None) -> Path:
+    """The release to publish: PATH is a build's output folder (its `current` release) or a
+    release folder itself; by default ./output or $KG_OUTPUT."""
+    if path is not None and (path / "manifest.json").is_file():
+        return path.resolve()
+    return current_release(path)
+
+
 def publish(
     target: Annotated[
-        Path, typer.Option("--to-dir", "--dir", help="Folder of the static release.")
-    ] = Path("site"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "--dir",
+            "--to-dir",
+            help="Folder of the static release (default: site).",
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Push to a SPARQL store instead: its Graph Store endpoint "
+            "(Oxigraph http://host:7878/store, Fuseki http://host:3030/ds/data).",
+            show_default=False,
+        ),
+    ] = None,
+    update_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SPARQL Update endpoint (default: derived from --to).", show_default=False
+        ),
+    ] = None,
+    query_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SPARQL Query endpoint (default: derived from --to).", show_default=False
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            metavar="gsp|update",
+            help="How to upload: gsp (Graph Store Protocol PUT) or update (INSERT DATA, for "
+            "stores without a Graph Store endpoint; --to is then the SPARQL endpoint).",
+        ),
+    ] = "gsp",
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="'NAME: VALUE'",
+            help="Extra HTTP header (repeatable), e.g. a bearer token. HTTP Basic "
+            "credentials come from $KG_STORE_USER and $KG_STORE_PASSWORD.",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each HTTP answer.")] = 60.0,
+    chunk: Annotated[
+        int, typer.Option(help="Triples per INSERT DATA request (--method update).")
+    ] = CHUNK_TRIPLES,
     issued: Annotated[
         str | None,
         typer.Option(help="Issued date for the DCAT description (YYYY-MM-DD; default today)."),
@@ -30,11 +91,55 @@ def publish(
         typer.Option(help="Public URL the folder will be served at (default: the base IRI)."),
     ] = None,
     sparql: Annotated[str | None, typer.Option(help="Public SPARQL endpoint, if any.")] = None,
-    out: OutOption = None,
+    release_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--release-from",
+            help="Output folder of the build to publish, or a release folder "
+            "(default: ./output, or $KG_OUTPUT).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Write dumps (TriG, N-Quads, N-Triples.gz, Turtle, JSON-LD, RDF/XML), VoID/DCAT, reports."""
+    """Write a static release (dumps in six syntaxes, VoID/DCAT, pages, reports) with --out DIR,
+    or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
-        date = issued or dt.date.today().isoformat()
-        dt.date.fromisoformat(date)
-        written = run_publish(current_release(out), target, date, site, sparql)
-    typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
+        release = release_folder(release_from)
+        if to is None:
+            pushing = {"--update-url": update_url, "--query-url": query_url, "--header": header}
+            given = [name for name, value in pushing.items() if value]
+            if given or method != "gsp":
+                raise KgError(f"{', '.join(given) or '--method'} only applies with --to URL")
+            date = issued or dt.date.today().isoformat()
+            dt.date.fromisoformat(date)
+            written = run_publish(release, target or Path("site"), date, site, sparql)
+            typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
+            return
+        if target is not None or issued or site or sparql:
+            raise KgError(
+                "--to pushes to a store; --out, --issued, --site and --sparql are for the "
+                "static folder: run kg publish twice for both"
+            )
+        if method not in METHODS:
+            raise KgError(f"unknown --method '{method}' (use {' or '.join(METHODS)})")
+        result = run_push(
+            release,
+            to,
+            update_url=update_url,
+            query_url=query_url,
+            method=method,
+            headers=header or (),
+            timeout=timeout,
+            chunk_size=chunk,
+            step=progress(err_console),
+        )
+    before = (
+        f"replacing release {result.previous}" if result.previous else "no release recorded before"
+    )
+    if result.removed:
+        before += f", removing {len(result.removed)} graph(s) it had"
+    typer.echo(
+        f"Pushed release {result.build_id} to {to}: {len(result.graphs) - 1} graphs and the "
+        f"release record {result.record}, {result.triples} triples ({before}); verified; "
+        f"{result.requests} requests in {result.seconds:.1f} s"
+    )

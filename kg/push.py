@@ -1,0 +1,407 @@
+"""`kg publish --to URL`: push the current release into a remote SPARQL 1.1 store.
+
+Readers of the remote store see the whole previous release or the whole new one, never a mix:
+
+1. every named graph of the release (and a release record graph listing them) is uploaded into a
+   staging graph unique to this push, with the Graph Store HTTP Protocol (`PUT ?graph=`) or, for
+   stores without one (`method="update"`), with `INSERT DATA` requests of bounded size;
+2. ONE SPARQL Update request (`queries/internal/push-swap.ru`) empties the graphs the previous
+   release record lists, copies each staging graph onto its target and empties the staging
+   graphs. Stores that run a request in one transaction make this the only moment readers see a
+   change;
+3. the store is asked for the triples per graph (`queries/internal/push-counts.rq`), which must
+   equal the local release's.
+
+A failure before the swap empties the staging graphs (best effort) and leaves the previous release
+as it was. The graph IRIs reach the SPARQL text only as RDF terms serialised by pyoxigraph, in the
+`VALUES` blocks of the library files; the data only as pyoxigraph's N-Triples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.client
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import __version__
+from kg.build import _key, read_manifest
+from kg.errors import KgError
+from kg.namespaces import DCTERMS, RDF, XSD, Base
+from kg.paths import resource_dir
+from kg.queries import QueryFile, parse_query_file
+from kg.store import OxigraphStore
+
+METHODS = ("gsp", "update")
+CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+USER_ENV, PASSWORD_ENV = "KG_STORE_USER", "KG_STORE_PASSWORD"
+# the Graph Store endpoint's last path segment -> the update and query endpoints next to it
+# (Oxigraph: /store, /update, /query; Fuseki: /ds/data, /ds/update, /ds/query)
+_CONVENTIONS = {"store": ("update", "query"), "data": ("update", "query")}
+_BODY_EXCERPT = 300
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the pieces of a push go."""
+
+    gsp: str | None  # Graph Store HTTP Protocol endpoint (None with method "update")
+    update: str
+    query: str
+    method: str = "gsp"
+
+
+@dataclass
+class PushResult:
+    build_id: str
+    graphs: dict[str, int]  # target graph -> triples, the release record included
+    previous: str | None  # build id of the release the store held before, if recorded
+    removed: list[str]  # graphs of the previous release the new one does not have
+    requests: int
+    seconds: float
+    record: str = ""
+    staging: list[str] = field(default_factory=list)
+
+    @property
+    def triples(self) -> int:
+        return sum(self.graphs.values())
+
+
+def endpoints(
+    to: str, update_url: str | None = None, query_url: str | None = None, method: str = "gsp"
+) -> Endpoints:
+    """The endpoints of a push to `to`: the Graph Store endpoint (method "gsp") or, with method
+    "update", a SPARQL endpoint that takes updates. Update and query endpoints not given are
+    derived from the Oxigraph and Fuseki conventions (`…/store` or `…/data` -> `…/update` and
+    `…/query`); with method "update" they default to `to` itself."""
+    if method not in METHODS:
+        raise KgError(f"unknown push method '{method}' (use {' or '.join(METHODS)})")
+    urls = [to, update_url, query_url]
+    for url in urls:
+        if url is not None and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise KgError(f"'{url}' is not an http(s) URL")
+    parts = urllib.parse.urlsplit(to)
+    head, _, last = parts.path.rstrip("/").rpartition("/")
+    derived: tuple[str | None, str | None] = (None, None)
+    if last in _CONVENTIONS:
+        derived = tuple(  # type: ignore[assignment]
+            urllib.parse.urlunsplit(parts._replace(path=f"{head}/{name}", query=""))
+            for name in _CONVENTIONS[last]
+        )
+    fallback = to if method == "update" else None
+    update = update_url or derived[0] or fallback
+    query = query_url or derived[1] or fallback
+    if update is None or query is None:
+        missing = " and ".join(
+            opt for opt, url in (("--update-url", update), ("--query-url", query)) if url is None
+        )
+        raise KgError(
+            f"cannot tell the SPARQL endpoints of {to} (its path does not end in /store or "
+            f"/data): pass {missing}"
+        )
+    return Endpoints(None if method == "update" else to, update, query, method)
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' -> (name, value), or a clear error."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \t\r\n") or "\n" in value:
+        raise KgError(f"--header '{text}' is not of the form 'Name: value'")
+    return name.strip(), value.strip()
+
+
+class _Http:
+    """urllib with a timeout, extra headers, HTTP Basic (sent at once) or Digest (on a challenge)
+    credentials from the environment, and errors turned into KgError naming the step."""
+
+    def __init__(self, urls: Iterable[str], headers: dict[str, str], timeout: float) -> None:
+        self.timeout = timeout
+        self.headers = {"User-Agent": f"genai-openness-kg/{__version__} (kg publish --to)"}
+        self.headers.update(headers)
+        self.requests = 0
+        handlers: list[urllib.request.BaseHandler] = []
+        user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+        if user:
+            manager = urllib.request.HTTPPasswordMgrWithPriorAuth()
+            # the whole origin: GSP URLs carry ?graph=, which a path would not match
+            for url in urls:
+                scheme, netloc = urllib.parse.urlsplit(url)[:2]
+                origin = f"{scheme}://{netloc}/"
+                manager.add_password(None, origin, user, password or "", is_authenticated=True)
+            handlers += [
+                urllib.request.HTTPBasicAuthHandler(manager),
+                urllib.request.HTTPDigestAuthHandler(manager),
+            ]
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+    ) -> bytes:
+        headers = dict(self.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        if accept:
+            headers["Accept"] = accept
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        self.requests += 1
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                text = exc.read().decode("utf-8", "replace")
+            except (OSError, http.client.HTTPException):
+                text = ""
+            text = " ".join(text.split())
+            if len(text) > _BODY_EXCERPT:
+                text = text[:_BODY_EXCERPT] + "…"
+            raise KgError(
+                f"{step}: {method} {url} answered HTTP {exc.code} {exc.reason}"
+                + (f": {text}" if text else "")
+            ) from None
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                raise KgError(
+                    f"{step}: {method} {url} did not answer within {self.timeout:g} s "
+                    "(raise --timeout?)"
+                ) from None
+            raise KgError(f"{step}: cannot reach {url} ({reason or type(exc).__name__})") from None
+
+
+def _query_file(name: str) -> QueryFile:
+    return parse_query_file(resource_dir("queries") / "internal" / name, f"internal/{name}")
+
+
+def _solutions(data: bytes, step: str, url: str) -> list[dict[str, ox.NamedNode | ox.Literal]]:
+    try:
+        results = ox.parse_query_results(data, ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError, OSError) as exc:
+        raise KgError(f"{step}: the answer of {url} is not SPARQL JSON results ({exc})") from None
+    if not isinstance(results, ox.QuerySolutions):
+        raise KgError(f"{step}: the answer of {url} is not a table of solutions")
+    names = [v.value for v in results.variables]
+    return [{n: s[n] for n in names if s[n] is not None} for s in results]
+
+
+def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
+    """Where one graph waits for the swap: `{base}graph/staging/{push id}/{graph's own path}`."""
+    prefix = base.graph().value + "/"
+    rest = graph[len(prefix) :] if graph.startswith(prefix) else urllib.parse.quote(graph, "")
+    return base.graph("staging", push_id, rest)
+
+
+def release_record(
+    base: Base, manifest: dict, graphs: dict[str, int], pushed: dt.datetime
+) -> tuple[ox.NamedNode, list[ox.Triple]]:
+    """The release record graph (`{base}graph/release`): which release the store holds, when it
+    was pushed, and its graphs with their triple counts."""
+    record = base.graph("release")
+    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+    p = ox.NamedNode
+    triples = [
+        ox.Triple(record, p(RDF + "type"), p(VOID + "Dataset")),
+        ox.Triple(record, p(DCTERMS + "isVersionOf"), base.iri("dataset")),
+        ox.Triple(record, p(DCTERMS + "identifier"), ox.Literal(manifest["build_id"])),
+        ox.Triple(record, p(DCAT + "version"), ox.Literal(f"{__version__}+{manifest['build_id']}")),
+        ox.Triple(record, p(DCTERMS + "modified"), typed(pushed.isoformat(), "dateTime")),
+        ox.Triple(record, p(VOID + "triples"), typed(sum(graphs.values()), "integer")),
+    ]
+    for graph, n in sorted(graphs.items()):
+        triples.append(ox.Triple(record, p(VOID + "subset"), p(graph)))
+        triples.append(ox.Triple(p(graph), p(VOID + "triples"), typed(n, "integer")))
+    return record, triples
+
+
+def chunks(triples: Sequence[ox.Triple], size: int = CHUNK_TRIPLES) -> list[list[ox.Triple]]:
+    """Split triples into requests of at most `size` triples (more only for one blank-node
+    structure larger than that), never separating triples that share a blank node: a blank node
+    label means one node only within one request."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    groups: dict[str, list[ox.Triple]] = {}
+    for t in triples:
+        nodes = [str(n) for n in (t.subject, t.object) if isinstance(n, ox.BlankNode)]
+        for other in nodes[1:]:
+            parent[find(other)] = find(nodes[0])
+    for i, t in enumerate(triples):
+        nodes = [str(n) for n in (t.subject, t.object) if isinstance(n, ox.BlankNode)]
+        groups.setdefault(find(nodes[0]) if nodes else f"#{i}", []).append(t)
+    out: list[list[ox.Triple]] = [[]]
+    for group in groups.values():
+        if out[-1] and len(out[-1]) + len(group) > size:
+            out.append([])
+        out[-1].extend(group)
+    return [c for c in out if c]
+
+
+def push(
+    release: Path,
+    to: str,
+    *,
+    update_url: str | None = None,
+    query_url: str | None = None,
+    method: str = "gsp",
+    headers: Sequence[str] = (),
+    timeout: float = 60.0,
+    chunk_size: int = CHUNK_TRIPLES,
+    step: Callable[[str], None] = lambda _msg: None,
+    now: dt.datetime | None = None,
+) -> PushResult:
+    """Push every named graph of `release` into the store at `to` (see the module docstring);
+    any failure raises KgError naming the step, the URL and the HTTP status."""
+    started = time.monotonic()
+    ends = endpoints(to, update_url, query_url, method)
+    extra = dict(parse_header(h) for h in headers)
+    if timeout <= 0:
+        raise KgError(f"--timeout must be positive, got {timeout:g}")
+    if chunk_size < 1:
+        raise KgError(f"the chunk size must be at least 1 triple, got {chunk_size}")
+    manifest = read_manifest(release)
+    base = Base(manifest["base"])
+    store = OxigraphStore.open_read_only(release / "store")
+    by_graph: dict[str, list[ox.Triple]] = {}
+    for q in sorted(store.quads(), key=_key):
+        if not isinstance(q.graph_name, ox.NamedNode):
+            raise KgError(f"{release}: the release has triples outside named graphs; not pushed")
+        by_graph.setdefault(q.graph_name.value, []).append(
+            ox.Triple(q.subject, q.predicate, q.object)
+        )
+    pushed = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    record, record_triples = release_record(
+        base, manifest, {g: len(t) for g, t in by_graph.items()}, pushed
+    )
+    if record.value in by_graph:
+        raise KgError(f"{release}: the release has a graph named {record.value}; not pushed")
+    by_graph[record.value] = record_triples
+    push_id = f"{manifest['build_id']}-{uuid.uuid4().hex[:8]}"
+    pairs = {g: staging_graph(base, push_id, g) for g in sorted(by_graph)}
+    http = _Http([u for u in (ends.gsp, ends.update, ends.query) if u], extra, timeout)
+
+    def select(what: str, qf: QueryFile, tables: dict) -> list[dict]:
+        body = urllib.parse.urlencode({"query": qf.with_tables(tables)}).encode()
+        answer = http.send(
+            what,
+            "POST",
+            ends.query,
+            body,
+            "application/x-www-form-urlencoded",
+            "application/sparql-results+json",
+        )
+        return _solutions(answer, what, ends.query)
+
+    def update(what: str, text: str) -> None:
+        body = urllib.parse.urlencode({"update": text}).encode()
+        http.send(what, "POST", ends.update, body, "application/x-www-form-urlencoded")
+
+    step(f"reading the release record at {ends.query}")
+    rows = select(
+        "read the previous release record",
+        _query_file("push-record.rq"),
+        {("record",): [(record,)]},
+    )
+    previous = next((r["release"].value for r in rows if "release" in r), None)
+    old_graphs = {r["graph"].value for r in rows if "graph" in r}
+
+    uploaded: list[ox.NamedNode] = []
+    try:
+        for graph, staging in pairs.items():
+            triples = by_graph[graph]
+            what = f"upload graph {graph}"
+            step(f"{what} ({len(triples)} triples) into {staging.value}")
+            uploaded.append(staging)
+            if ends.gsp:
+                url = _with_graph(ends.gsp, staging.value)
+                data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+                # N-Triples is a subset of Turtle; text/turtle is the type every store takes
+                http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
+            else:
+                for part in chunks(triples, chunk_size):
+                    data = ox.serialize(part, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+                    update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{data}}} }}")
+        step(f"swapping {len(pairs) - 1} graphs and the release record in one update")
+        swap = _query_file("push-swap.ru").with_tables(
+            {
+                ("record",): [(record,)],
+                ("staging", "target"): [(s, ox.NamedNode(g)) for g, s in pairs.items()],
+            }
+        )
+        update("swap", swap)
+    except BaseException:
+        _drop_staging(http, ends, uploaded)
+        raise
+    if ends.gsp:  # Oxigraph keeps emptied graphs as names: remove them (harmless elsewhere)
+        with contextlib.suppress(KgError):
+            for staging in uploaded:
+                http.send("tidy", "DELETE", _with_graph(ends.gsp, staging.value))
+
+    step(f"verifying the triples per graph at {ends.query}")
+    want = {g: len(t) for g, t in by_graph.items()} | {s.value: 0 for s in pairs.values()}
+    rows = select(
+        "verify",
+        _query_file("push-counts.rq"),
+        {("graph",): [(ox.NamedNode(g),) for g in sorted(want)]},
+    )
+    got = {r["graph"].value: int(r["triples"].value) for r in rows if "graph" in r}
+    for graph, n in sorted(want.items()):
+        if got.get(graph, 0) != n:
+            raise KgError(
+                f"verify: graph {graph} has {got.get(graph, 0)} triples at {ends.query} "
+                f"but {n} in release {manifest['build_id']}"
+            )
+    return PushResult(
+        build_id=manifest["build_id"],
+        graphs={g: len(t) for g, t in by_graph.items()},
+        previous=previous,
+        removed=sorted(old_graphs - set(by_graph)),
+        requests=http.requests,
+        seconds=time.monotonic() - started,
+        record=record.value,
+        staging=[s.value for s in pairs.values()],
+    )
+
+
+def _with_graph(gsp: str, graph: str) -> str:
+    sep = "&" if urllib.parse.urlsplit(gsp).query else "?"
+    return f"{gsp}{sep}{urllib.parse.urlencode({'graph': graph})}"
+
+
+def _drop_staging(http: _Http, ends: Endpoints, staging: list[ox.NamedNode]) -> None:
+    """Best effort: empty the staging graphs of a failed push (one update), then, with the Graph
+    Store Protocol, remove their names. Errors here are not reported (the push's own error is);
+    the first one ends the clean-up, so an unreachable store does not cost a timeout per graph."""
+    if not staging:
+        return
+    try:
+        qf = _query_file("push-drop-staging.ru")
+        text = qf.with_tables({("staging",): [(g,) for g in staging]})
+        body = urllib.parse.urlencode({"update": text}).encode()
+        http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
+        for graph in staging if ends.gsp else ():
+            http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+    except KgError:
+        pass

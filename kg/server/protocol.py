@@ -255,8 +255,16 @@ Row = Sequence[object | None]
 def serialize_select(variables: list[str], rows: Iterable[Row], fmt: str) -> bytes:
     """SELECT results in one of the four SPARQL result formats (`json`, `xml`, `csv`, `tsv`)."""
     if fmt == "json":
+        memo: dict[object, dict] = {}  # a term repeats across rows: convert it once
+
+        def term(t: object) -> dict:
+            found = memo.get(t)
+            if found is None:
+                found = memo[t] = _json_term(t)
+            return found
+
         bindings = [
-            {v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None}
+            {v: term(t) for v, t in zip(variables, row, strict=True) if t is not None}
             for row in rows
         ]
         doc = {"head": {"vars": variables}, "results": {"bindings": bindings}}

@@ -1,0 +1,527 @@
+"""What `kg serve` costs over a bare Oxigraph server, measured side by side on the same data.
+
+Both servers answer the library queries (`kg.queries.library()`, header comments removed) over
+the release's `dumps/dataset.nq`, with the default graph as the union of the named graphs:
+  kg    : `kg serve --workers N` (Python HTTP server, queries in worker processes over pipes,
+          results serialised to SPARQL JSON in Python), endpoint /sparql
+  bare  : `oxigraph load` + `oxigraph serve-read-only --union-default-graph` (RocksDB on disk),
+          endpoint /query; with --bare-store memory, `oxigraph serve` in memory with the dump
+          POSTed to it (the storage kg serve's workers use, so that only the server layers differ)
+First both must give the same number of rows for every query (differences are printed at once
+and in the summary, never hidden). Then:
+  latency    : per query, a warm-up, then --rounds sequential POSTs on one keep-alive connection
+               per server, the two servers alternating request by request (so machine noise hits
+               both alike); median ms per query and the ratio kg/bare, their median and geomean
+  throughput : --clients concurrent clients, each with its own keep-alive connection, cycling
+               through the whole library for --seconds per server, run as two halves ordered kg,
+               bare, bare, kg; queries per second and the ratio bare/kg (above 1: kg is slower)
+Clients are processes by default, so that no GIL is shared between them and the timings; the
+run prints the CPU the clients used (about 0.05 of a core here), and `--client-mode thread` gives
+the same figures within the noise. Clients and servers share the machine's cores (2 here).
+Prints the ratios side by side and a summary line against the goal (within 1.5x).
+
+    python benchmarks/bench_serve.py [--rounds 30] [--clients 4] [--seconds 10] [--workers 2]
+                                     [--out output] [--json FILE] [--bare-store disk|memory]
+                                     [--client-mode process|thread] [--warmup 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kg.queries import library
+from kg.server.protocol import without_header
+
+ACCEPT = "application/sparql-results+json"
+GOAL = 1.5
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def parse(cls, name: str, url: str) -> Endpoint:
+        u = urlsplit(url)
+        return cls(name, u.hostname or "127.0.0.1", u.port or 80, u.path)
+
+
+# --- the two servers ---------------------------------------------------------------------------
+
+
+def _stop(proc: subprocess.Popen, first: int = signal.SIGINT) -> None:
+    """Stop one server we started: SIGINT first (kg serve then closes its workers and removes
+    its private copy of the data), SIGTERM and SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((first, 15), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def kg_server(out: Path, workers: int) -> Iterator[Endpoint]:
+    cmd = [sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"]
+    cmd += ["--out", str(out), "--workers", str(workers)]
+    with contextlib.ExitStack() as stack:
+        err = stack.enter_context(tempfile.TemporaryFile())
+        # a session of its own: a Ctrl-C at the terminal reaches only us, and we stop it in order
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
+        )
+        stack.callback(_stop, proc)
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + 180
+            url = None
+            while url is None and time.monotonic() < deadline:
+                if not sel.select(timeout=0.5):
+                    if proc.poll() is not None:
+                        break
+                    continue
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                found = re.search(r" at (http://\S+/) ", line)
+                if found:
+                    url = found.group(1)
+        if url is None:
+            _stop(proc)
+            err.seek(0)
+            raise RuntimeError(f"kg serve did not start: {err.read().decode().strip()}")
+        yield Endpoint.parse("kg", url + "sparql")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def oxigraph_binary() -> str:
+    local = Path(sys.executable).parent / "oxigraph"
+    found = str(local) if local.exists() else shutil.which("oxigraph")
+    if not found:
+        raise RuntimeError("no oxigraph binary: pip install 'oxigraph>=0.5,<0.6'")
+    return found
+
+
+@contextlib.contextmanager
+def bare_server(dataset: Path, store: str) -> Iterator[Endpoint]:
+    """`store` disk: `oxigraph load` then `serve-read-only` (RocksDB, as deployed);
+    memory: `oxigraph serve` without a location, the dump POSTed to /store (the in-memory
+    storage kg serve's workers use, so that only the server layers differ)."""
+    binary = oxigraph_binary()
+    tmp = Path(tempfile.mkdtemp(prefix="kg-bench-oxigraph-"))
+    proc: subprocess.Popen | None = None
+    port = free_port()
+    bind = ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    try:
+        if store == "disk":
+            location = str(tmp / "store")
+            subprocess.run(
+                [binary, "load", "--location", location, "--file", str(dataset)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            cmd = [binary, "serve-read-only", "--location", location, *bind]
+        else:
+            cmd = [binary, "serve", *bind]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        endpoint = Endpoint("bare", "127.0.0.1", port, "/query")
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{' '.join(cmd[1:2])} exited ({proc.returncode})")
+            try:
+                status, _ = Client(endpoint).query("ASK {}")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"oxigraph {cmd[1]} did not answer within 60 s")
+            time.sleep(0.1)
+        if store == "memory":
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            conn.request(
+                "POST", "/store", dataset.read_bytes(), {"Content-Type": "application/n-quads"}
+            )
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            if resp.status >= 300:
+                raise RuntimeError(f"oxigraph serve did not take the data: HTTP {resp.status}")
+        yield endpoint
+    finally:
+        if proc is not None:
+            _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection; counts the times the server closed it on us."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=120)
+        self.connects = 0
+        self.headers = {"Content-Type": "application/sparql-query", "Accept": ACCEPT}
+
+    def query(self, text: str) -> tuple[int, bytes]:
+        body = text.encode()
+        for attempt in (0, 1):
+            if self.conn.sock is None:
+                self.conn.connect()
+                self.connects += 1
+            try:
+                self.conn.request("POST", self.endpoint.path, body, self.headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                if resp.will_close:
+                    self.conn.close()
+                return resp.status, data
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.conn.close()  # a keep-alive connection the server dropped: retry once
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def rows(status: int, data: bytes) -> int | str:
+    if status != 200:
+        return f"HTTP {status}: {data[:200].decode(errors='replace').strip()}"
+    doc = json.loads(data)
+    return len(doc["results"]["bindings"]) if "results" in doc else int(bool(doc.get("boolean")))
+
+
+# --- latency ---------------------------------------------------------------------------------
+
+
+def latency(
+    endpoints: list[Endpoint], queries: dict[str, str], rounds: int, warmup: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, int]]:
+    """Per query and server, `rounds` request times in seconds; the two servers alternate
+    request by request, which of them goes first swapping every round."""
+    clients = {e.name: Client(e) for e in endpoints}
+    samples: dict[str, dict[str, list[float]]] = {}
+    try:
+        for name, text in queries.items():
+            per = samples[name] = {e.name: [] for e in endpoints}
+            for _ in range(warmup):
+                for c in clients.values():
+                    c.query(text)
+            for i in range(rounds):
+                order = endpoints if i % 2 == 0 else endpoints[::-1]
+                for e in order:
+                    t = time.perf_counter()
+                    status, _ = clients[e.name].query(text)
+                    per[e.name].append(time.perf_counter() - t)
+                    if status != 200:
+                        raise RuntimeError(f"{e.name}: {name} answered HTTP {status}")
+    finally:
+        for c in clients.values():
+            c.close()
+    return samples, {n: c.connects for n, c in clients.items()}
+
+
+# --- throughput --------------------------------------------------------------------------------
+
+
+def _client_loop(
+    endpoint: Endpoint, texts: list[str], start: int, begin: float, seconds: float
+) -> dict:
+    """One client: from wall-clock `begin`, cycle through `texts` for `seconds`."""
+    client = Client(endpoint)
+    client.query(texts[start % len(texts)])  # connect and warm before the start
+    done = errors = 0
+    i = start
+    time.sleep(max(0.0, begin - time.time()))
+    t0 = time.perf_counter()
+    cpu0 = time.thread_time()  # this client's own CPU time (thread or process alike)
+    end = t0 + seconds
+    t = t0
+    while t < end:
+        status, _ = client.query(texts[i % len(texts)])
+        t = time.perf_counter()
+        i += 1
+        done += 1
+        errors += status != 200
+    cpu = time.thread_time() - cpu0
+    client.close()
+    return {
+        "done": done,
+        "errors": errors,
+        "elapsed": t - t0,
+        "cpu": cpu,
+        "connects": client.connects,
+    }
+
+
+def _client_process(args: tuple) -> dict:
+    return _client_loop(*args)
+
+
+def throughput(
+    endpoint: Endpoint, texts: list[str], clients: int, seconds: float, mode: str, pool
+) -> dict:
+    """`clients` concurrent clients, each starting at another place in the library."""
+    begin = time.time() + 1.0  # all clients connected and warmed first
+    jobs = [(endpoint, texts, k * len(texts) // clients, begin, seconds) for k in range(clients)]
+    if mode == "process":
+        results = pool.map(_client_process, jobs)
+    else:
+        results: list[dict] = [{}] * clients
+
+        def run(k: int) -> None:
+            results[k] = _client_loop(*jobs[k])
+
+        threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(clients)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        if any(not r for r in results):
+            raise RuntimeError("a client thread failed")
+    return {
+        "qps": sum(r["done"] / r["elapsed"] for r in results),
+        "done": sum(r["done"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+        "client_cpu": sum(r["cpu"] for r in results) / max(r["elapsed"] for r in results),
+        "connects": sum(r["connects"] for r in results),
+        "clients": results,
+    }
+
+
+def combine(slices: list[dict]) -> dict:
+    """One server's throughput over its slices (queries per second over their total time)."""
+    done = sum(r["done"] for r in slices)
+    weight = [r["done"] / r["qps"] for r in slices]  # each slice's effective duration
+    return {
+        "qps": done / sum(weight),
+        "done": done,
+        "errors": sum(r["errors"] for r in slices),
+        "client_cpu": sum(r["client_cpu"] * w for r, w in zip(slices, weight, strict=True))
+        / sum(weight),
+        "slices": slices,
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "output", help="build output folder")
+    parser.add_argument("--rounds", type=int, default=30, help="timed requests per query")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per query")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent throughput clients")
+    parser.add_argument("--seconds", type=float, default=10.0, help="throughput run per server")
+    parser.add_argument("--workers", type=int, default=2, help="kg serve --workers")
+    parser.add_argument(
+        "--client-mode",
+        choices=("process", "thread"),
+        default="process",
+        help="throughput clients as processes (default: no GIL shared among them) or threads",
+    )
+    parser.add_argument(
+        "--bare-store",
+        choices=("disk", "memory"),
+        default="disk",
+        help="bare server over a RocksDB store (load + serve-read-only, default) or in memory "
+        "(serve, data POSTed; the storage kg serve uses, so only the server layers differ)",
+    )
+    parser.add_argument("--json", type=Path, help="write the raw figures to this file")
+    args = parser.parse_args()
+
+    dataset = args.out / "current" / "dumps" / "dataset.nq"
+    if not dataset.is_file():
+        sys.exit(f"{dataset} is missing: run 'kg build' first")
+    queries = {q.name: without_header(q.text) for q in library() if q.path.suffix == ".rq"}
+
+    # Ctrl-C and SIGTERM unwind the same way, so that the servers and temp folders go either way
+    # (SIGINT even if we were started with it ignored, as `cmd &` does: the servers inherit the
+    # default, and `kg serve` stops cleanly on it)
+    def on_term(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_term)
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if args.client_mode == "process":
+            pool = stack.enter_context(
+                mp.get_context("spawn").Pool(
+                    args.clients,  # the parent handles Ctrl-C and terminates the pool
+                    initializer=signal.signal,
+                    initargs=(signal.SIGINT, signal.SIG_IGN),
+                )
+            )
+        kg = stack.enter_context(kg_server(args.out, args.workers))
+        bare = stack.enter_context(bare_server(dataset, args.bare_store))
+        endpoints = [kg, bare]
+
+        # 1. the same answers (as row counts)
+        counts: dict[str, dict[str, int | str]] = {}
+        for name, text in queries.items():
+            counts[name] = {}
+            for e in endpoints:
+                c = Client(e)
+                counts[name][e.name] = rows(*c.query(text))
+                c.close()
+        differ = [n for n, c in counts.items() if c["kg"] != c["bare"]]
+        for n in differ:
+            print(f"ROWS DIFFER: {n}: kg {counts[n]['kg']}, bare {counts[n]['bare']}", flush=True)
+
+        # 2. latency, alternating request by request
+        samples, connects = latency(endpoints, queries, args.rounds, args.warmup)
+
+        # 3. throughput, one server after the other, in two halves ordered kg, bare, bare, kg
+        #    so that a drift in the machine's load over the run affects both alike
+        texts = list(queries.values())
+        slices: dict[str, list[dict]] = {e.name: [] for e in endpoints}
+        for e in [*endpoints, *endpoints[::-1]]:
+            r = throughput(e, texts, args.clients, args.seconds / 2, args.client_mode, pool)
+            slices[e.name].append(r)
+        tput = {name: combine(v) for name, v in slices.items()}
+
+    med = {
+        n: {s: statistics.median(v) * 1000 for s, v in per.items()} for n, per in samples.items()
+    }
+    ratios = {n: m["kg"] / m["bare"] for n, m in med.items()}
+    r_med = statistics.median(ratios.values())
+    r_geo = geomean(list(ratios.values()))
+    t_ratio = tput["bare"]["qps"] / tput["kg"]["qps"]  # >1: kg answers fewer per second
+
+    cores = os.cpu_count()
+    print(
+        f"machine: {cores} cores (clients and servers share them), {platform.python_version()}; "
+        f"kg serve --workers {args.workers}; oxigraph {_oxigraph_version()} "
+        f"({'load + serve-read-only' if args.bare_store == 'disk' else 'serve, in memory'})"
+    )
+    print(
+        f"latency: {args.rounds} requests per query per server after {args.warmup} warm-up, "
+        "one keep-alive connection each, servers alternating; median ms"
+    )
+    print(f"  {'query':36} {'rows':>6} {'kg':>8} {'bare':>8} {'kg/bare':>8}")
+    worst = sorted(ratios, key=ratios.get, reverse=True)
+    for name in queries:
+        m = med[name]
+        n_rows = counts[name]["kg"]
+        flag = "  <- rows differ" if name in differ else ""
+        print(
+            f"  {name:36} {n_rows!s:>6} {m['kg']:8.2f} {m['bare']:8.2f} {ratios[name]:7.2f}x{flag}"
+        )
+    print(f"  {'median of ratios':36} {'':6} {'':8} {'':8} {r_med:7.2f}x")
+    print(f"  {'geometric mean of ratios':36} {'':6} {'':8} {'':8} {r_geo:7.2f}x")
+    print(
+        f"  highest ratios: {', '.join(f'{n} {ratios[n]:.2f}x' for n in worst[:3])}; "
+        f"lowest: {', '.join(f'{n} {ratios[n]:.2f}x' for n in worst[-3:])}"
+    )
+    extra = {s: c - 1 for s, c in connects.items() if c > 1}
+    if extra:
+        print(f"  note: connections reopened during the latency run: {extra}")
+    print(
+        f"throughput: {args.clients} concurrent clients ({args.client_mode} each, own keep-alive "
+        f"connection), cycling through the {len(texts)} queries for {args.seconds:g} s per "
+        f"server, run as two halves ordered kg, bare, bare, kg"
+    )
+    for s in ("kg", "bare"):
+        r = tput[s]
+        err = f", {r['errors']} errors" if r["errors"] else ""
+        halves = " / ".join(f"{h['qps']:.1f}" for h in r["slices"])
+        print(
+            f"  {s:5} {r['qps']:8.1f} queries/s  (halves {halves}; {r['done']} answered{err}; "
+            f"clients used {r['client_cpu']:.2f} of the {cores} cores)"
+        )
+    print(
+        f"  bare/kg {t_ratio:.2f}x (kg answers {1 / t_ratio:.0%} as many queries per second "
+        "as bare)"
+    )
+    if differ:
+        print("ROW COUNTS DIFFER (kg vs bare):")
+        for n in differ:
+            print(f"  {n}: kg {counts[n]['kg']}, bare {counts[n]['bare']}")
+    else:
+        print(f"row counts: the same for all {len(queries)} queries")
+    met = r_med <= GOAL and r_geo <= GOAL and t_ratio <= GOAL
+    print(
+        f"kg serve vs bare oxigraph: median latency ratio {r_med:.2f} (geomean {r_geo:.2f}), "
+        f"throughput ratio {t_ratio:.2f} (goal: within {GOAL}x{'' if met else ' - NOT met'})"
+    )
+    if args.json:
+        raw = {
+            "config": {**{k: str(v) for k, v in vars(args).items()}, "cores": cores},
+            "rows": counts,
+            "rows_differ": differ,
+            "latency_seconds": samples,
+            "latency_median_ms": med,
+            "latency_ratio": ratios,
+            "latency_ratio_median": r_med,
+            "latency_ratio_geomean": r_geo,
+            "throughput": tput,
+            "throughput_ratio": t_ratio,
+        }
+        args.json.write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+
+
+def _oxigraph_version() -> str:
+    try:
+        out = subprocess.run(
+            [oxigraph_binary(), "--version"], capture_output=True, text=True, check=True
+        ).stdout
+        return out.split()[-1]
+    except (OSError, subprocess.CalledProcessError, RuntimeError, IndexError):
+        return "?"
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("interrupted: servers stopped, temp folders removed")

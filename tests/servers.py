@@ -6,6 +6,7 @@ import re
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +34,10 @@ class KgServer:
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> KgServer:
+        # stderr goes to a file: a pipe nobody reads could fill up and block the server.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            self.cmd, stdout=subprocess.PIPE, stderr=self.stderr, text=True
         )
         assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
@@ -53,8 +56,14 @@ class KgServer:
                 self.url = found.group(1)
                 return self
         self.__exit__(None, None, None)
-        err = self.proc.stderr.read() if self.proc.stderr else ""
-        raise RuntimeError(f"kg serve did not start: {err}")
+        self.stderr.seek(0)
+        raise RuntimeError(f"kg serve did not start: {self.stderr.read()}")
+
+    def children(self) -> set[int]:
+        """The server's child processes (its query workers, and multiprocessing's helper)."""
+        assert self.proc is not None
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return {int(p) for p in path.read_text().split()}
 
     def __exit__(self, *exc: object) -> None:
         if self.proc and self.proc.poll() is None:

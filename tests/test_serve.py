@@ -485,3 +485,181 @@ def test_query_page_lists_the_library(server: KgServer):
     data = page.split('<script type="application/json" id="library">', 1)[1].split("</script>")[0]
     names = {q["name"] for q in json.loads(data)}
     assert names == {q.name for q in library()}
+
+
+# --- regressions from the review of the server -------------------------------------------------
+
+
+@pytest.fixture
+def listener():
+    """A loopback TCP listener that counts the connections it gets: a SERVICE target that must
+    never be reached."""
+    import socket
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.settimeout(0.2)
+    hits: list[int] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            hits.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], hits
+    stop.set()
+    thread.join(2)
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "SELECT * WHERE {{ ?s ?p ?o .SERVICE <{url}> {{ ?a ?b ?c }} }}",
+        "SELECT * WHERE {{ BIND(1 AS ?o) 1SERVICE <{url}> {{ ?a ?b ?c }} }}",
+        "SELECT * WHERE {{ BIND(<http://a/\\u0041#> AS ?x) SERVICE <{url}> {{ ?a ?b ?c }} }}",
+        "SELECT * WHERE {{ BIND(<http://a/\\u0041'> AS ?x) SERVICE <{url}> {{ ?a ?b ?c }} "
+        "BIND('x' AS ?y) }}",
+        "SELECT * WHERE {{ BIND(1 AS ?o) BIND(?o<'>' AS ?z) SERVICE <{url}> {{ ?a ?b ?c }} "
+        "BIND('' AS ?y) }}",
+        "SELECT * WHERE {{ OPTIONAL {{ service silent <{url}> {{ ?a ?b ?c }} }} }}",
+    ],
+    ids=["dot", "digit", "u-escape-hash", "u-escape-quote", "less-than", "silent"],
+)
+def test_service_is_refused_and_never_reached(server: KgServer, listener, template: str):
+    """Regression: these spellings got past the lexical check and pyoxigraph connected out."""
+    port, hits = listener
+    query = template.format(url=f"http://127.0.0.1:{port}/sparql")
+    reply = get_query(server, query, "application/sparql-results+json")
+    assert reply.status == 403, reply.body
+    assert "federated queries are not accepted" in reply.text()
+    time.sleep(0.3)
+    assert hits == []
+
+
+def test_a_query_past_the_limit_has_its_worker_killed(server: KgServer):
+    before = server.children()
+    reply = get_query(server, EXPENSIVE, "*/*")
+    assert reply.status == 503 and "ran past the time limit" in reply.text()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        after = server.children()
+        if len(after) == len(before) and after != before:
+            break
+        time.sleep(0.2)
+    assert len(before - after) == 1  # the worker that ran the query is gone...
+    assert len(after - before) == 1  # ...and a fresh one took its place
+
+
+def test_ask_false_and_its_media_types(server: KgServer):
+    for accept, media, needle in (
+        ("application/sparql-results+json", "application/sparql-results+json", b'"boolean": false'),
+        ("application/sparql-results+xml", "application/sparql-results+xml", b">false</boolean>"),
+        ("text/csv", "text/csv", b"false"),
+        ("text/tab-separated-values", "text/tab-separated-values", b"false"),
+    ):
+        reply = get_query(server, f"ASK {{ ?m a <{GAO}NoSuchClass> }}", accept)
+        assert reply.status == 200
+        assert reply.headers["Content-Type"].startswith(media)
+        assert needle in reply.body and b"true" not in reply.body
+
+
+TRICKY = (
+    'SELECT ?a ?b ?c ?d WHERE { VALUES (?a ?c) { ("q\\"uote\\ttab\\nline\\r\\ncr <&> é" 1) '
+    '("chat"@fr-be UNDEF) (<http://example.org/x?y=1&z=2> "2024-01"^^<http://example.org/dt>) } '
+    "BIND(BNODE() AS ?b) BIND(TRIPLE(<http://example.org/s>, <http://example.org/p>, ?c) AS ?d) }"
+)
+
+
+@pytest.mark.parametrize("fmt", ["JSON", "XML", "TSV"])
+def test_tricky_terms_round_trip(server: KgServer, fmt: str):
+    """Quotes, tabs, CR/LF, markup characters, language tags, datatypes, blank nodes, unbound
+    values and triple terms survive each lossless format (checked with pyoxigraph's parser)."""
+    media = {
+        "JSON": "application/sparql-results+json",
+        "XML": "application/sparql-results+xml",
+        "TSV": "text/tab-separated-values",
+    }[fmt]
+    reply = get_query(server, TRICKY, media)
+    assert reply.status == 200, reply.body
+    parsed = list(ox.parse_query_results(reply.body, getattr(ox.QueryResultsFormat, fmt)))
+    expected = list(ox.Store().query(TRICKY))
+    assert len(parsed) == len(expected) == 3
+
+    def key(sol) -> tuple:
+        return tuple(
+            "bnode" if isinstance(sol[v], ox.BlankNode) else str(sol[v]) for v in ("a", "c", "d")
+        )
+
+    assert sorted(map(key, parsed)) == sorted(map(key, expected))
+    assert all(isinstance(s["b"], ox.BlankNode) for s in parsed)
+
+
+def test_query_dataset_is_honoured(server: KgServer):
+    """Regression: FROM in the query, or named-graph-uri alone, was overridden by the union."""
+    count = "SELECT (COUNT(*) AS ?n) DATASET WHERE { ?m a <" + GAO + "AIModel> }"
+
+    def n(dataset: str, **params: str) -> int:
+        query = count.replace("DATASET", dataset)
+        url = server.url + "sparql?" + urllib.parse.urlencode({"query": query, **params})
+        reply = http(url, headers={"Accept": "application/sparql-results+json"})
+        assert reply.status == 200, reply.body
+        return int(json.loads(reply.body)["results"]["bindings"][0]["n"]["value"])
+
+    assert n("") == 40  # the union of all graphs
+    assert n(f"FROM <{BASE}graph/metadata>") == 0
+    assert n(f"FROM <{BASE}graph/paper/table-2>") == 40
+    assert n("", **{"named-graph-uri": BASE + "graph/metadata"}) == 0
+
+
+def raw_exchange(server: KgServer, request: bytes) -> bytes:
+    import socket
+
+    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "head, status",
+    [
+        ("POST /model/llama-2 HTTP/1.1\r\nHost: x\r\nContent-Length: {n}\r\n", b"405"),
+        ("POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n", b"400"),
+        ("POST /sparql HTTP/1.1\r\nHost: x\r\n", b"411"),
+        ("POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n", b"400"),
+    ],
+    ids=["405", "bad-length", "no-length", "negative-length"],
+)
+def test_an_unread_body_is_never_taken_for_the_next_request(server: KgServer, head, status):
+    """Regression: after these errors the body was read as a second request on the connection."""
+    smuggled = b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nAccept: text/csv\r\n\r\n"
+    request = head.format(n=len(smuggled)).encode() + b"\r\n" + smuggled
+    answer = raw_exchange(server, request)
+    assert answer.startswith(b"HTTP/1.1 " + status)
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
+def test_bad_graph_parameter_is_a_client_error(server: KgServer):
+    params = {"query": "ASK {}", "default-graph-uri": "not an iri"}
+    reply = http(server.url + "sparql?" + urllib.parse.urlencode(params))
+    assert reply.status == 400 and "not an IRI" in reply.text()
+    assert get_query(server, "ASK {}", "*/*").status == 200

@@ -29,12 +29,20 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Query worker processes (queries answered at the same time).")
     ] = 2,
+    worker_memory: Annotated[
+        int,
+        typer.Option(help="Memory (MB of address space) one query worker may use; 0: no limit."),
+    ] = 2048,
     quiet: Annotated[bool, typer.Option(help="Do not log each request.")] = False,
     out: OutOption = None,
 ) -> None:
     """Serve the current release: SPARQL 1.1 Protocol at /sparql, a page and RDF per resource."""
     with user_errors():
-        if timeout <= 0 or max_rows < 1 or workers < 1:
-            raise typer.BadParameter("--timeout, --max-rows and --workers must be positive")
-        config = ServeConfig(host, port, timeout, max_rows, workers, quiet=quiet)
+        if timeout <= 0 or max_rows < 1 or workers < 1 or worker_memory < 0:
+            raise typer.BadParameter(
+                "--timeout, --max-rows and --workers must be positive, --worker-memory not negative"
+            )
+        config = ServeConfig(
+            host, port, timeout, max_rows, workers, quiet=quiet, worker_memory_mb=worker_memory
+        )
         run_serve(current_release(out), config)

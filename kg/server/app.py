@@ -32,14 +32,13 @@ from kg.queries import library
 from kg.server.protocol import (
     FORMAT_ALIASES,
     GRAPH_TYPES,
-    RDF_FORMATS,
     Refused,
     check_read_only,
     negotiate,
     serialize_graph,
     without_header,
 )
-from kg.server.workers import QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.server.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.store import OxigraphStore
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -68,6 +67,8 @@ class ServeConfig:
     workers: int = 2
     max_body: int = 1_000_000  # bytes of a POST body
     quiet: bool = False
+    worker_memory_mb: int = 2048  # address space of one query worker (0: no limit)
+    idle_timeout: float = 30.0  # seconds a connection may stay silent mid-request or between
 
 
 class Application:
@@ -105,7 +106,12 @@ class Application:
         self._lock = threading.Lock()
         self.query_page = self._query_page()
         self.pool = WorkerPool(
-            copy, config.workers, config.time_limit, config.max_rows, self.prefixes
+            copy,
+            config.workers,
+            config.time_limit,
+            config.max_rows,
+            self.prefixes,
+            memory_mb=config.worker_memory_mb,
         )
 
     def close(self) -> None:
@@ -230,6 +236,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def setup(self) -> None:
+        self.timeout = self.app.config.idle_timeout  # a silent client cannot hold a thread
+        super().setup()
+
     def fail(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         reason = HTTPStatus(status).phrase
         self.send(
@@ -260,14 +270,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path, params = self._split()
-        if path != "/sparql":
-            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return self.fail(501, "chunked bodies are not accepted: send a Content-Length")
         length = self.headers.get("Content-Length")
+        if path != "/sparql":
+            self.close_connection = True  # the body is not read: the connection cannot go on
+            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
         if length is None:
+            self.close_connection = True
             return self.fail(411, "a POST needs a Content-Length")
         try:
             size = int(length)
         except ValueError:
+            size = -1
+        if size < 0:
+            self.close_connection = True
             return self.fail(400, f"bad Content-Length {length!r}")
         if size > self.app.config.max_body:
             self.close_connection = True
@@ -329,9 +347,16 @@ class Handler(BaseHTTPRequestHandler):
             params.get("default-graph-uri", []),
             params.get("named-graph-uri", []),
         )
+        for uri in request.default_graphs + request.named_graphs:
+            try:
+                ox.NamedNode(uri)
+            except ValueError:
+                return self.fail(
+                    400, f"{uri!r} (default-graph-uri or named-graph-uri) is not an IRI"
+                )
         try:
             response = self.app.pool.run(request)
-        except QueryTimeout as exc:
+        except (QueryTimeout, PoolBusy) as exc:
             return self.fail(503, str(exc))
         except WorkerCrashed as exc:
             return self.fail(500, str(exc))
@@ -346,18 +371,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def service_description(self) -> None:
         accept = self.headers.get("Accept")
-        if negotiate(accept, {"text/html": "html", **GRAPH_TYPES}) == "html":
-            return self.send(303, b"", "text/plain", {"Location": "query"})
-        fmt = negotiate(accept, GRAPH_TYPES)
-        if fmt is None:
+        chosen = negotiate(accept, {**GRAPH_TYPES, "text/html": "html"})
+        if chosen is None:
             return self.fail(406, "the service description is offered as RDF (Turtle, …)")
+        fmt, media = chosen
+        if fmt == "html":
+            return self.send(303, b"", "text/plain", {"Location": "query", "Vary": "Accept"})
         host = self.headers.get("Host") or f"{self.app.config.host}:{self.app.config.port}"
         try:
             triples = self.app.service_description(f"http://{host}/sparql")
         except ValueError:
             return self.fail(400, f"bad Host header {host!r}")
         body = serialize_graph(triples, fmt, {"sd": SD, "formats": FORMATS_NS})
-        self.send(200, body, RDF_FORMATS[fmt][1], {"Vary": "Accept"})
+        self.send(200, body, media, {"Vary": "Accept"})
 
     # --- resources -----------------------------------------------------------------------------
 
@@ -368,8 +394,9 @@ class Handler(BaseHTTPRequestHandler):
         iri, ext = found
         headers = {"ETag": f'"{self.app.build_id}-{ext or "neg"}"'}
         if ext is None:
-            ext = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
+            chosen = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
             headers["Vary"] = "Accept"
+            ext = chosen[0] if chosen else None
             if ext is None:
                 offered = ", ".join(dict.fromkeys(RESOURCE_TYPES))
                 return self.fail(406, f"{iri} is described as {offered}", headers)

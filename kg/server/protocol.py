@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ _LEXEMES = re.compile(
     r"""(?P<comment>\#[^\n\r]*)
       | (?P<long>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
       | (?P<short>'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-      | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)""",
+      | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)""",
     re.VERBOSE | re.DOTALL,
 )
 _UPDATE_KEYWORDS = (
@@ -98,8 +99,9 @@ _UPDATE_KEYWORDS = (
 )
 _PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s+[^\s:]*:\s*|BASE\s*)\uFFFF\s*)*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
-# A keyword is a word not glued to a prefixed name, a variable or a longer word.
-_SERVICE = re.compile(r"(?<![\w:?$.\-])SERVICE(?![\w:\-])", re.IGNORECASE)
+# A keyword is a word not glued to a prefixed name or a variable, nor part of a longer name.
+_SERVICE = re.compile(r"(?<![\w:?$\-])SERVICE(?![\w:\-])", re.IGNORECASE)
+_FROM = re.compile(r"(?<![\w:?$\-])FROM(?![\w:\-])", re.IGNORECASE)
 
 
 def blank_lexemes(query: str) -> str:
@@ -111,8 +113,30 @@ def blank_lexemes(query: str) -> str:
     return _LEXEMES.sub(repl, query)
 
 
+def _has_service_pattern(tree: object) -> bool:
+    """Whether an rdflib parse tree holds a SERVICE graph pattern anywhere."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "name", None) == "ServiceGraphPattern":
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple) or type(node).__name__ == "ParseResults":
+            stack.extend(list(node))  # type: ignore[call-overload]
+    return False
+
+
 def check_read_only(query: str) -> None:
-    """Refuse SPARQL Update (including LOAD) and federated queries (SERVICE), with a reason."""
+    """Refuse SPARQL Update (including LOAD) and federated queries (SERVICE), with a reason.
+
+    Update: the first keyword after the prologue, with comments, strings and IRIs blanked out.
+    (The workers only ever call `Store.query`, which cannot run an update in any case.)
+    SERVICE: keywords cannot be escaped, so a query without the letters "service" in any case
+    has no SERVICE clause. One that has them is refused when the lexical scan finds the keyword,
+    and otherwise parsed (rdflib) and refused if the parse tree holds a SERVICE pattern or if
+    the parse fails: it is never let through on a guess.
+    """
     code = blank_lexemes(query)
     body = code[_PROLOGUE.match(code).end() :]  # type: ignore[union-attr]
     first = _FIRST_WORD.match(body)
@@ -121,11 +145,30 @@ def check_read_only(query: str) -> None:
             403,
             f"this endpoint is read-only: SPARQL Update ({first.group(0).upper()}) is not accepted",
         )
+    if "service" not in query.lower():
+        return
+    refusal = Refused(
+        403, "federated queries are not accepted: this endpoint does not run SERVICE clauses"
+    )
     if _SERVICE.search(code):
+        raise refusal
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        tree = parseQuery(query)
+    except Exception:
         raise Refused(
             403,
-            "federated queries are not accepted: this endpoint does not run SERVICE clauses",
-        )
+            "the query mentions 'service' and could not be checked to hold no SERVICE clause; "
+            "federated queries are not accepted",
+        ) from None
+    if _has_service_pattern(tree):
+        raise refusal
+
+
+def names_dataset(query: str) -> bool:
+    """Whether the query gives its own dataset (FROM or FROM NAMED)."""
+    return bool(_FROM.search(blank_lexemes(query)))
 
 
 def without_header(query: str) -> str:
@@ -145,7 +188,6 @@ def without_header(query: str) -> str:
 class MediaRange:
     type: str
     q: float
-    order: int
 
     @property
     def specificity(self) -> int:
@@ -153,11 +195,17 @@ class MediaRange:
             return 0
         return 1 if self.type.endswith("/*") else 2
 
+    def matches(self, media: str) -> bool:
+        if self.type == "*/*" or self.type == media:
+            return True
+        return self.type.endswith("/*") and media.startswith(self.type[:-1])
+
 
 def parse_accept(header: str | None) -> list[MediaRange]:
-    """The media ranges of an Accept header, best first (q, then specificity, then order)."""
+    """The media ranges of an Accept header. A missing header accepts anything; a q that is not
+    a number in [0, 1] makes its range unacceptable (q=0)."""
     ranges: list[MediaRange] = []
-    for order, part in enumerate((header or "*/*").split(",")):
+    for part in (header if header is not None and header.strip() else "*/*").split(","):
         fields = [f.strip() for f in part.split(";")]
         if not fields[0]:
             continue
@@ -168,28 +216,41 @@ def parse_accept(header: str | None) -> list[MediaRange]:
                     q = float(f[2:])
                 except ValueError:
                     q = 0.0
-        ranges.append(MediaRange(fields[0].lower(), q, order))
-    return sorted(ranges, key=lambda r: (-r.q, -r.specificity, r.order))
+                if not math.isfinite(q) or not 0.0 <= q <= 1.0:
+                    q = 0.0
+        ranges.append(MediaRange(fields[0].lower(), q))
+    return ranges
 
 
-def negotiate(accept: str | None, offered: dict[str, str]) -> str | None:
-    """The key of the offered media type the client prefers; the first offered for `*/*`.
-    None when the client accepts none of them (the caller answers 406)."""
+def negotiate(accept: str | None, offered: dict[str, str]) -> tuple[str, str] | None:
+    """The (key, media type) of the offer the client prefers, or None when it accepts none of
+    them (the caller answers 406).
+
+    Each offered type takes the q of the most specific range that matches it (RFC 9110 12.5.1),
+    and a key offered under several types (aliases) takes the most specific match among them, so
+    that refusing a type by name (q=0) refuses its aliases too. Highest q wins; ties go to the
+    offer listed first (the server's default)."""
     ranges = parse_accept(accept)
-    if not ranges:
-        ranges = [MediaRange("*/*", 1.0, 0)]
-    refused = {r.type for r in ranges if r.q == 0}
-    for r in ranges:
-        if r.q == 0:
+    best: tuple[float, int, str, str] | None = None  # (q, -order, key, media)
+    per_key: dict[str, tuple[int, float, str]] = {}  # key -> (specificity, q, media)
+    order: dict[str, int] = {}
+    for media, key in offered.items():
+        order.setdefault(key, len(order))
+        matching = [r for r in ranges if r.matches(media)]
+        if not matching:
             continue
-        for media, key in offered.items():
-            if media in refused:
-                continue
-            if r.type in (media, "*/*") or (
-                r.type.endswith("/*") and media.startswith(r.type[:-1])
-            ):
-                return key
-    return None
+        top = max(r.specificity for r in matching)
+        q = max(r.q for r in matching if r.specificity == top)
+        known = per_key.get(key)
+        if known is None or (top, q) > known[:2]:
+            per_key[key] = (top, q, media)
+    for key, (_spec, q, media) in per_key.items():
+        if q <= 0:
+            continue
+        candidate = (q, -order[key], key, media)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    return None if best is None else (best[2], best[3])
 
 
 # --- serialisers --------------------------------------------------------------------------------
@@ -219,17 +280,21 @@ def _json_term(t: object) -> dict:
     raise TypeError(f"not an RDF term: {t!r}")
 
 
+def _x(text: str) -> str:
+    return escape(text, {"\r": "&#13;"})
+
+
 def _xml_term(t: object) -> str:
     if isinstance(t, ox.NamedNode):
-        return f"<uri>{escape(t.value)}</uri>"
+        return f"<uri>{_x(t.value)}</uri>"
     if isinstance(t, ox.BlankNode):
-        return f"<bnode>{escape(t.value)}</bnode>"
+        return f"<bnode>{_x(t.value)}</bnode>"
     if isinstance(t, ox.Literal):
         if t.language:
-            return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
+            return f"<literal xml:lang={quoteattr(t.language)}>{_x(t.value)}</literal>"
         if t.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
-        return f"<literal>{escape(t.value)}</literal>"
+            return f"<literal datatype={quoteattr(t.datatype.value)}>{_x(t.value)}</literal>"
+        return f"<literal>{_x(t.value)}</literal>"
     if isinstance(t, ox.Triple):
         return (
             f"<triple><subject>{_xml_term(t.subject)}</subject>"
@@ -237,6 +302,12 @@ def _xml_term(t: object) -> str:
             f"<object>{_xml_term(t.object)}</object></triple>"
         )
     raise TypeError(f"not an RDF term: {t!r}")
+
+
+def _tsv_term(t: object) -> str:
+    if isinstance(t, ox.Triple):
+        return f"<<( {_tsv_term(t.subject)} {_tsv_term(t.predicate)} {_tsv_term(t.object)} )>>"
+    return str(t)
 
 
 def _csv_value(t: object) -> str:
@@ -294,7 +365,7 @@ def serialize_select(variables: list[str], rows: Iterable[Row], fmt: str) -> byt
         return buf.getvalue().encode()
     if fmt == "tsv":
         lines = ["\t".join(f"?{v}" for v in variables)]
-        lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
+        lines += ["\t".join("" if t is None else _tsv_term(t) for t in row) for row in rows]
         return ("\n".join(lines) + "\n").encode()
     raise ValueError(f"unknown result format {fmt}")
 

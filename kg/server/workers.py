@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import queue
+import resource
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from kg.server.protocol import (
     RDF_FORMATS,
     RESULT_MEDIA,
     RESULT_TYPES,
+    names_dataset,
     negotiate,
     serialize_boolean,
     serialize_graph,
@@ -53,27 +56,32 @@ def _error(status: int, message: str) -> QueryResponse:
 def answer(
     store: ox.Store, request: QueryRequest, max_rows: int, prefixes: dict[str, str]
 ) -> QueryResponse:
-    """Run one query on `store` and serialise its result as the client asked."""
+    """Run one query on `store` and serialise its result as the client asked.
+
+    The default graph is the union of all named graphs, unless the request names a dataset
+    (`default-graph-uri`, `named-graph-uri`) or the query does (FROM, FROM NAMED)."""
     options: dict = {}
     if request.default_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
-    else:
-        options["use_default_graph_as_union"] = True
     if request.named_graphs:
         options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+    if not options and not names_dataset(request.query):
+        options["use_default_graph_as_union"] = True
     try:
         result = store.query(request.query, **options)
     except SyntaxError as exc:
         return _error(400, f"SPARQL syntax error: {exc}")
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         return _error(400, f"the query could not be evaluated: {exc}")
     try:
-        if isinstance(result, ox.QuerySolutions):
-            fmt = negotiate(request.accept, RESULT_TYPES)
-            if fmt is None:
-                return _error(
-                    406, "SELECT results are offered as " + ", ".join(RESULT_MEDIA.values())
-                )
+        if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+            chosen = negotiate(request.accept, RESULT_TYPES)
+            if chosen is None:
+                offered = ", ".join(RESULT_MEDIA.values())
+                return _error(406, f"SELECT and ASK results are offered as {offered}")
+            fmt = chosen[0]
+            if isinstance(result, ox.QueryBoolean):
+                return QueryResponse(200, RESULT_MEDIA[fmt], serialize_boolean(bool(result), fmt))
             variables = [v.value for v in result.variables]
             rows = [
                 [sol[i] for i in range(len(variables))]
@@ -82,33 +90,40 @@ def answer(
             truncated = len(rows) > max_rows
             body = serialize_select(variables, rows[:max_rows], fmt)
             return QueryResponse(200, RESULT_MEDIA[fmt] + "; charset=utf-8", body, truncated)
-        if isinstance(result, ox.QueryBoolean):
-            fmt = negotiate(request.accept, RESULT_TYPES)
-            if fmt is None:
-                return _error(406, "ASK results are offered as " + ", ".join(RESULT_MEDIA.values()))
-            return QueryResponse(200, RESULT_MEDIA[fmt], serialize_boolean(bool(result), fmt))
-        fmt = negotiate(request.accept, GRAPH_TYPES)
-        if fmt is None:
+        chosen = negotiate(request.accept, GRAPH_TYPES)
+        if chosen is None:
             offered = ", ".join(media for _f, media in RDF_FORMATS.values())
             return _error(406, f"CONSTRUCT and DESCRIBE results are offered as {offered}")
+        fmt, media = chosen
         triples = list(itertools.islice(result, max_rows + 1))
         truncated = len(triples) > max_rows
         body = serialize_graph(triples[:max_rows], fmt, prefixes)
-        return QueryResponse(200, RDF_FORMATS[fmt][1], body, truncated)
-    except (OSError, ValueError) as exc:  # raised while the lazy result is consumed
+        return QueryResponse(200, media, body, truncated)
+    except Exception as exc:  # raised while the lazy result is consumed
         return _error(400, f"the query failed while running: {exc}")
 
 
-def _worker_main(conn: Connection, dataset: str, max_rows: int, prefixes: dict[str, str]) -> None:
+def _worker_main(
+    conn: Connection, dataset: str, max_rows: int, prefixes: dict[str, str], memory_mb: int
+) -> None:
+    if memory_mb > 0:  # a query that builds huge values fails here instead of taking the machine
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     store = ox.Store()
     store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
     conn.send("ready")
     while True:
         try:
             request = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             return
-        conn.send(answer(store, request, max_rows, prefixes))
+        try:
+            response = answer(store, request, max_rows, prefixes)
+        except MemoryError:
+            response = _error(503, "the query needed more memory than a worker may use")
+        except Exception as exc:  # never let one request end the worker
+            response = _error(500, f"the worker failed on this query: {exc}")
+        conn.send(response)
 
 
 class Worker:
@@ -119,7 +134,11 @@ class Worker:
         child.close()
 
     def wait_ready(self, seconds: float) -> None:
-        if not self.conn.poll(seconds) or self.conn.recv() != "ready":
+        try:
+            ready = self.conn.poll(seconds) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.kill()
             raise RuntimeError("a query worker did not start (could not load the release)")
 
@@ -130,7 +149,11 @@ class Worker:
 
 
 class QueryTimeout(Exception):
-    """The query ran past the time limit (or no worker came free within it)."""
+    """The query ran past the time limit; its worker was stopped."""
+
+
+class PoolBusy(Exception):
+    """No worker came free while the request waited."""
 
 
 class WorkerCrashed(Exception):
@@ -138,8 +161,9 @@ class WorkerCrashed(Exception):
 
 
 class WorkerPool:
-    """`size` workers over the release's N-Quads dump; `run` gives each query at most
-    `time_limit` seconds, after which its worker is killed and replaced."""
+    """`size` workers over the release's N-Quads dump. A request waits at most `wait_limit`
+    seconds for a free worker (then PoolBusy), and its query then has `time_limit` seconds,
+    after which the worker is killed and replaced (QueryTimeout)."""
 
     def __init__(
         self,
@@ -148,10 +172,13 @@ class WorkerPool:
         time_limit: float,
         max_rows: int,
         prefixes: dict[str, str],
+        memory_mb: int = 0,
+        wait_limit: float | None = None,
     ) -> None:
         self.time_limit = time_limit
+        self.wait_limit = time_limit if wait_limit is None else wait_limit
         self._ctx = mp.get_context("spawn")
-        self._args = (str(dataset), max_rows, prefixes)
+        self._args = (str(dataset), max_rows, prefixes, memory_mb)
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
@@ -161,38 +188,58 @@ class WorkerPool:
             w.wait_ready(120)
             self._idle.put(w)
 
+    def _take(self) -> Worker:
+        deadline = time.monotonic() + self.wait_limit
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise PoolBusy(
+                    f"every query worker stayed busy for {self.wait_limit:g} s; try again"
+                ) from None
+            if worker.process.is_alive():
+                return worker
+            self._restart(worker)  # died while idle: replace it and take another
+
     def run(self, request: QueryRequest) -> QueryResponse:
-        start = time.monotonic()
-        try:
-            worker = self._idle.get(timeout=self.time_limit)
-        except queue.Empty:
-            raise QueryTimeout(
-                f"all query workers stayed busy for the time limit ({self.time_limit:g} s)"
-            ) from None
-        left = max(0.0, self.time_limit - (time.monotonic() - start))
+        worker = self._take()
         try:
             worker.conn.send(request)
-            if worker.conn.poll(left):
+            if worker.conn.poll(self.time_limit):
                 response = worker.conn.recv()
                 self._idle.put(worker)
                 return response
             crashed = False
         except (OSError, EOFError):
             crashed = True
-        threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
+        self._restart(worker)
         if crashed:
             raise WorkerCrashed("the query worker stopped while answering (it is being replaced)")
         raise QueryTimeout(f"the query ran past the time limit of {self.time_limit:g} s")
 
+    def _restart(self, worker: Worker) -> None:
+        threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
+
     def _replace(self, worker: Worker) -> None:
         worker.kill()
-        with self._lock:
-            if self._closed:
-                return
-            self.restarts += 1
-        fresh = Worker(self._ctx, self._args)
-        fresh.wait_ready(120)
-        self._idle.put(fresh)
+        delay = 0.5
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                self.restarts += 1
+            try:
+                fresh = Worker(self._ctx, self._args)
+                fresh.wait_ready(120)
+            except Exception as exc:  # keep the slot: try again, more slowly
+                print(
+                    f"kg serve: a query worker failed to start ({exc}); retrying", file=sys.stderr
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self._idle.put(fresh)
+            return
 
     def close(self) -> None:
         with self._lock:

@@ -69,6 +69,8 @@ class Site:
         folder = resource_dir("queries") / "pages"
         self.profile_q = parse_query_file(folder / "model-profile.rq")
         self.evidence_q = parse_query_file(folder / "evidence.rq")
+        self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
+        self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
@@ -80,8 +82,8 @@ class Site:
                 return f"{p}:{iri[len(ns) :]}"
         return iri
 
-    def link(self, iri: str, here: str) -> str:
-        text = html.escape(self.labels.get(iri) or self.short(iri))
+    def link(self, iri: str, here: str, label: str | None = None) -> str:
+        text = html.escape(label or self.labels.get(iri) or self.short(iri))
         target = page_path(iri, self.base) if iri in self.out else None
         if target is None:  # outside the base, or nothing is said about it: link the IRI
             return f'<a href="{html.escape(iri)}">{text}</a>'
@@ -165,23 +167,57 @@ class Site:
         return "\n".join(parts) + "\n"
 
     def model_section(self, iri: str, here: str) -> list[str]:
-        rows = self.store.select(self.profile_q, {"model": ox.NamedNode(iri)}).rows
+        model = {"model": ox.NamedNode(iri)}
+        rows = self.store.select(self.profile_q, model).rows
         out = [
             "<h2>Openness profile</h2>",
             '<table class="profile"><tr><th>stage</th><th>component</th><th>level</th>'
-            "<th>as written</th><th>source</th></tr>",
+            "<th>licenses</th><th>level by the license rule</th><th>as written</th>"
+            "<th>source</th></tr>",
         ]
+
+        def text(r: dict, name: str) -> str:
+            return html.escape(r[name].value) if r.get(name) is not None else ""
+
         for r in rows:
             value = r["value"].value
             colour = COLOURS.get(level_key(value), "#fff")
+            derived = text(r, "derived")
+            if not derived and r.get("unscored") is not None:
+                derived = f"none: {text(r, 'unscored')} is not scored in Table 1"
             out.append(
                 f"<tr><td>{html.escape(r['stage'].value)}</td>"
                 f"<td>{html.escape(r['component'].value)}</td>"
                 f'<td class="level" style="background:{colour}">{html.escape(value)}</td>'
+                f"<td>{text(r, 'licenses')}</td><td>{derived}</td>"
                 f"<td>{html.escape(r['written'].value)}</td>"
                 f"<td>{self.link(r['source'].value, here)}</td></tr>"
             )
         out.append("</table>")
+        classes = self.store.select(self.classes_q, model).rows
+        stages = self.store.select(self.stages_q, model).rows
+        if classes or stages:
+            out.append("<h2>Derived</h2>")
+        if classes:
+            out.append('<ul class="derived">')
+            out += [
+                f"<li>{self.link(r['class'].value, here)} "
+                f'<span class="graph">by {html.escape(r["rule"].value)}</span></li>'
+                for r in classes
+            ]
+            out.append("</ul>")
+        if stages:
+            heads = ("stage", "open", "semi-open", "closed", "not public", "not applicable")
+            out.append(
+                '<table class="stages"><tr>' + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
+            )
+            for r in stages:
+                cells = [self.link(r["profile"].value, here, r["stage"].value)] + [
+                    html.escape(r[k].value)
+                    for k in ("open", "semi_open", "closed", "not_public", "not_applicable")
+                ]
+                out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            out.append("</table>")
         return out
 
     def evaluation_section(self, iri: str, here: str) -> list[str]:

@@ -468,6 +468,12 @@ def test_ontology_document(server: KgServer):
 def test_model_page_shows_profile_and_links(server: KgServer):
     page = http(server.url + "model/llama-2", headers={"Accept": "text/html"}).text()
     assert page.count('<td class="level"') == 12
+    # licenses and the level the license rule derives, beside the stated level
+    assert '<td class="level" style="background:#fddbc7">D3</td><td>LLaMA-2</td><td>D3</td>' in page
+    derived = page.split("<h2>Derived</h2>", 1)[1].split("<h2>Statements</h2>")[0]
+    assert "open-weights model" in derived and "fully closed model" not in derived
+    assert derived.count('<tr><td><a href="../model/llama-2/profile/') == 3
+    assert "<td>training</td>" not in derived  # stages link to their profiles
     for ext in ("ttl", "nt", "jsonld", "rdf"):
         assert f'href="llama-2.{ext}"' in page
     assert 'href="../query"' in page

@@ -22,6 +22,7 @@ from kg.reports import COLOURS, level_key
 from kg.store import OxigraphStore
 
 LABEL = RDFS + "label"
+PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 # The RDF variants beside each page: file extension -> (pyoxigraph format, media type, name).
 VARIANTS: dict[str, tuple[ox.RdfFormat, str, str]] = {
     "ttl": (ox.RdfFormat.TURTLE, "text/turtle", "Turtle"),
@@ -58,14 +59,19 @@ class Site:
         self.labels: dict[str, str] = {}
         self.out: dict[str, list[ox.Quad]] = defaultdict(list)
         self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        pref: dict[str, str] = {}
         for q in store.quads():
             s = q.subject
             if isinstance(s, ox.NamedNode):
                 self.out[s.value].append(q)
                 if q.predicate.value == LABEL and s.value not in self.labels:
                     self.labels[s.value] = q.object.value
+                elif q.predicate.value == PREF_LABEL:
+                    pref.setdefault(s.value, q.object.value)
             if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
                 self.incoming[q.object.value].add((s.value, q.predicate.value))
+        for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
+            self.labels.setdefault(iri, text)
         folder = resource_dir("queries") / "pages"
         self.profile_q = parse_query_file(folder / "model-profile.rq")
         self.evidence_q = parse_query_file(folder / "evidence.rq")
@@ -241,6 +247,18 @@ class Site:
                 f"<td>{html.escape(qual.value) if qual else ''}</td></tr>"
             )
         out.append("</table>")
+        props = {q.predicate.value: q.object for q in self.out[iri]}
+        for kind in ("stated", "derived"):
+            score = props.get(GAO + f"{kind}Score")
+            category = props.get(GAO + f"{kind}Restrictiveness")
+            if score is None:
+                continue
+            where = "the paper (Table 1)" if kind == "stated" else "the paper's rule, recomputed"
+            out.append(
+                f'<p class="score">Score by {where}: <strong>{html.escape(score.value)}</strong>'
+                + (f" · {self.term(category, here)}" if category is not None else "")
+                + "</p>"
+            )
         return out
 
     def evidence_section(self, iri: str, here: str) -> list[str]:

@@ -669,3 +669,12 @@ def test_bad_graph_parameter_is_a_client_error(server: KgServer):
     reply = http(server.url + "sparql?" + urllib.parse.urlencode(params))
     assert reply.status == 400 and "not an IRI" in reply.text()
     assert get_query(server, "ASK {}", "*/*").status == 200
+
+
+def test_license_evaluation_page_shows_permissions_and_score(server: KgServer, built: Built):
+    page = http(server.url + "license-evaluation/eiras2024/llama-2").text()
+    row = next(r for r in query_rows(built.out, "licenses") if r["license"] == "LLaMA-2")
+    stated = f"Score by the paper (Table 1): <strong>{row['score']}</strong>"
+    assert stated in page and row["restrictiveness"] in page
+    assert "Score by the paper's rule, recomputed: <strong>" in page
+    assert page.count("<td>yes</td>") + page.count("<td>no</td>") == 5

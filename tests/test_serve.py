@@ -678,3 +678,27 @@ def test_license_evaluation_page_shows_permissions_and_score(server: KgServer, b
     assert stated in page and row["restrictiveness"] in page
     assert "Score by the paper's rule, recomputed: <strong>" in page
     assert page.count("<td>yes</td>") + page.count("<td>no</td>") == 5
+
+
+def test_every_iri_under_the_base_dereferences(server: KgServer, local: OxigraphStore):
+    """Every IRI the graph uses under the base (subject, predicate, object or graph name) answers
+    200 at its path; hash IRIs through their document."""
+    import http.client
+
+    iris: set[str] = set()
+    for q in local.quads():
+        for t in (q.subject, q.predicate, q.object, q.graph_name):
+            if isinstance(t, ox.NamedNode) and t.value.startswith(BASE):
+                iris.add(t.value.split("#", 1)[0])
+    assert len(iris) > 1000
+    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    failed = []
+    for iri in sorted(iris):
+        conn.request("HEAD", "/" + iri[len(BASE) :], headers={"Accept": "application/n-triples"})
+        reply = conn.getresponse()
+        reply.read()
+        if reply.status != 200:
+            failed.append((iri, reply.status))
+    conn.close()
+    assert failed == []

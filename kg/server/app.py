@@ -42,6 +42,7 @@ from kg.server.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashe
 from kg.store import OxigraphStore
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
+OWL_VERSION_IRI = "http://www.w3.org/2002/07/owl#versionIRI"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 # Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
 RESOURCE_TYPES: dict[str, str] = {
@@ -98,6 +99,12 @@ class Application:
                 path=str(release / "dumps" / "ontology.ttl"), format=ox.RdfFormat.TURTLE
             )
         ]
+        # The ontology document answers for the ontology IRI and its version IRI(s).
+        self.documents = {ONTOLOGY_IRI} | {
+            t.object.value
+            for t in self.ontology
+            if t.predicate.value == OWL_VERSION_IRI and t.subject.value == ONTOLOGY_IRI
+        }
         self.graphs = sorted(
             {q.graph_name.value for q in raw if isinstance(q.graph_name, ox.NamedNode)}
         )
@@ -139,7 +146,7 @@ class Application:
         return self.site.index(links).encode()
 
     def page(self, iri: str) -> bytes:
-        if iri == ONTOLOGY_IRI:
+        if iri in self.documents:
             return self.ontology_page()
         cached = self._pages.get(iri)
         if cached is None:
@@ -157,7 +164,7 @@ class Application:
             return self._ontology_html
 
     def describe(self, iri: str, ext: str) -> bytes:
-        if iri == ONTOLOGY_IRI:  # the whole ontology document: its terms are hash IRIs
+        if iri in self.documents:  # the whole ontology document: its terms are hash IRIs
             fmt = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml"}[ext]
             return serialize_graph(self.ontology, fmt, self.prefixes)
         return self.site.serialize(iri, ext)
@@ -167,14 +174,19 @@ class Application:
         local = path.lstrip("/")
         for candidate in dict.fromkeys((local, urllib.parse.unquote(local))):
             iri = self.base.base + candidate
-            if iri in self.site.out and page_path(iri, self.base.base):
+            if self.described(iri):
                 return iri, None
             stem, dot, ext = candidate.rpartition(".")
             if dot and (ext == "html" or ext in VARIANTS):
                 iri = self.base.base + stem
-                if iri in self.site.out and page_path(iri, self.base.base):
+                if self.described(iri):
                     return iri, ext
         return None
+
+    def described(self, iri: str) -> bool:
+        if iri in self.documents:
+            return True
+        return iri in self.site.out and page_path(iri, self.base.base) is not None
 
     def service_description(self, endpoint: str) -> list[ox.Triple]:
         service = ox.BlankNode("service")

@@ -43,6 +43,7 @@ from kg.store import OxigraphStore
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 OWL_VERSION_IRI = "http://www.w3.org/2002/07/owl#versionIRI"
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an unwanted body read and dropped before answering
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 # Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
 RESOURCE_TYPES: dict[str, str] = {
@@ -280,17 +281,30 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, self.app.query_page, "text/html; charset=utf-8")
         return self.resource(path)
 
+    def _drain(self, size: int) -> None:
+        """Read and drop a body the server will not use, so that the client is not cut off
+        while still sending (it would see a broken pipe instead of the answer). Bodies over
+        `DRAIN_LIMIT` are not read; the connection is closed after the answer in every case."""
+        self.close_connection = True
+        if size > DRAIN_LIMIT:
+            return
+        try:
+            while size > 0:
+                chunk = self.rfile.read(min(size, 65536))
+                if not chunk:
+                    return
+                size -= len(chunk)
+        except OSError:  # includes the idle timeout
+            return
+
     def do_POST(self) -> None:
         path, params = self._split()
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             return self.fail(501, "chunked bodies are not accepted: send a Content-Length")
         length = self.headers.get("Content-Length")
-        if path != "/sparql":
-            self.close_connection = True  # the body is not read: the connection cannot go on
-            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
         if length is None:
-            self.close_connection = True
+            self.close_connection = True  # the body cannot be delimited: end the connection
             return self.fail(411, "a POST needs a Content-Length")
         try:
             size = int(length)
@@ -299,8 +313,11 @@ class Handler(BaseHTTPRequestHandler):
         if size < 0:
             self.close_connection = True
             return self.fail(400, f"bad Content-Length {length!r}")
+        if path != "/sparql":
+            self._drain(size)
+            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
         if size > self.app.config.max_body:
-            self.close_connection = True
+            self._drain(size)
             return self.fail(413, f"the body is larger than {self.app.config.max_body} bytes")
         body = self.rfile.read(size)
         media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()

@@ -4,15 +4,17 @@ sees a mix), and failures leave the previous release intact. No test touches the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +30,7 @@ from kg.push import chunks, endpoints, parse_header, push
 BASE = "https://w3id.org/genai-openness/"
 RECORD = BASE + "graph/release"
 STAGING = BASE + "graph/staging/"
+LOCK = BASE + "graph/push-lock"
 GONE = BASE + "graph/paper/section-2"  # in the first release only
 ADDED = BASE + "graph/test/added"  # in the second release only
 FAILING = Path(__file__).parent / "fixtures" / "wikidata" / "failing_server.py"
@@ -184,11 +187,26 @@ def test_second_push_replaces_the_first_at_once(first: Path, second: Path, serve
             seen.append(server.counts(watched))
             stop.wait(0.005)
 
-    reader = threading.Thread(target=read)
+    failed: list[BaseException] = []
+
+    def watch() -> None:
+        try:
+            read()
+        except BaseException as exc:  # reported below, and ends the waits
+            failed.append(exc)
+            raise
+
+    def wait_until(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not done():
+            assert not failed, f"the reader failed: {failed[0]!r}"
+            assert time.monotonic() < deadline, "the reader made no observation in 60 s"
+            stop.wait(0.01)
+
+    reader = threading.Thread(target=watch, daemon=True)
     reader.start()
     try:
-        while not seen:  # the reader has seen the first release before the swap
-            stop.wait(0.01)
+        wait_until(lambda: bool(seen))  # the reader has seen the first release before the swap
         two = push(current_release(second), server.store)
         assert two.previous == one.build_id and two.removed == [GONE]
         assert without_record(server.dataset()) == local(current_release(second))
@@ -196,11 +214,10 @@ def test_second_push_replaces_the_first_at_once(first: Path, second: Path, serve
         assert not [g for g in server.graph_names() if g.startswith(STAGING)]
         back = push(first, server.store)  # and back again, still watched
         n = len(seen)
-        while len(seen) < n + 3:
-            stop.wait(0.01)
+        wait_until(lambda: len(seen) >= n + 3)
     finally:
         stop.set()
-        reader.join()
+        reader.join(timeout=60)
     states = [
         {g: one.graphs.get(g, 0) for g in watched},
         {g: two.graphs.get(g, 0) for g in watched},
@@ -258,8 +275,8 @@ def test_nothing_listening(built: Built):
     url = f"http://127.0.0.1:{free_port()}/store"
     proc = run_kg("publish", "--to", url, "--release-from", str(built.out), "--timeout", "5")
     assert proc.returncode == 2
-    assert "read the previous release record" in proc.stderr
-    assert "cannot reach" in proc.stderr and url.replace("/store", "/query") in proc.stderr
+    assert "take the push lock" in proc.stderr
+    assert "cannot reach" in proc.stderr and url.replace("/store", "/update") in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -281,20 +298,26 @@ def test_http_error_on_upload_keeps_the_previous_release(built: Built, first: Pa
     assert "upload graph https://w3id.org/genai-openness/graph/" in proc.stderr
     assert "HTTP 404" in proc.stderr and server.url + "/nope?graph=" in proc.stderr
     assert server.dataset() == before
-    assert not [g for g in server.graph_names() if g.startswith(STAGING)]
+    # the first PUT failed, so nothing was staged (staging clean-up after a failure part-way is
+    # tested with the proxy below); the push's lock was released
+    assert server.counts([LOCK]) == {LOCK: 0}
 
 
 class _Proxy(BaseHTTPRequestHandler):
-    """Forwards to the Oxigraph server; answers 503 to one PUT; records the requests' headers."""
+    """Forwards to the Oxigraph server; answers 503 to one PUT; records the requests' method,
+    path and headers. `swap`: "500" answers the swap update with 500 without forwarding it,
+    "slow" forwards it, then waits `delay` seconds before answering."""
 
     upstream = ""
     fail_put = 3
-    seen: list[tuple[str, dict[str, str]]]
+    seen: list[tuple[str, str, dict[str, str]]]
     puts = 0
+    swap: str | None = None
+    delay = 0.0
 
     def _forward(self) -> None:
         cls = type(self)
-        cls.seen.append((self.command, dict(self.headers)))
+        cls.seen.append((self.command, self.path, dict(self.headers)))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
         if self.command == "PUT":
             cls.puts += 1
@@ -303,6 +326,13 @@ class _Proxy(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(b"overloaded, try later")
                 return
+        is_swap = body is not None and b"void%3Asubset+%3Fold" in body
+        if is_swap and cls.swap == "500":
+            self.send_response(500, "Internal Server Error")
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"boom")
+            return
         headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
         req = urllib.request.Request(cls.upstream + self.path, body, headers, method=self.command)
         try:
@@ -311,12 +341,17 @@ class _Proxy(BaseHTTPRequestHandler):
                 ctype = answer.headers.get("Content-Type")
         except urllib.error.HTTPError as exc:
             status, data, ctype = exc.code, exc.read(), exc.headers.get("Content-Type")
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        if is_swap and cls.swap == "slow":
+            time.sleep(cls.delay)
+        try:
+            self.send_response(status)
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up waiting
+            pass
 
     do_GET = do_POST = do_PUT = do_DELETE = _forward
 
@@ -324,35 +359,105 @@ class _Proxy(BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], **attrs) -> Iterator[type]:
+    """A loopback HTTP server running a subclass of `handler` with class attributes `attrs`
+    (`seen` starts empty); yields the subclass, its `url` attribute set."""
+    cls = type(handler.__name__, (handler,), {"seen": [], **attrs})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), cls)
+    cls.url = f"http://127.0.0.1:{httpd.server_port}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield cls
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Records each request line and headers; answers `status` (with `headers`) to each."""
+
+    seen: list[tuple[str, str, dict[str, str]]]
+    status = 500
+    headers_out: tuple[tuple[str, str], ...] = ()
+
+    def _answer(self) -> None:
+        cls = type(self)
+        cls.seen.append((self.command, self.path, dict(self.headers)))
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(cls.status)
+        for k, v in cls.headers_out:
+            self.send_header(k, v)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.mark.parametrize(
+    ("suffix", "words"),
+    [
+        ("/store?", "empty '?'"),
+        ("/store#x", "fragment"),
+        ("/store?graph=urn:x", "must not already name a graph"),
+        ("/store?default", "must not already name a graph"),
+    ],
+)
+def test_bad_store_urls_are_refused_before_any_request(built: Built, suffix: str, words: str):
+    with serving(_Recorder) as fake:
+        proc = run_kg("publish", "--to", fake.url + suffix, "--release-from", str(built.out))
+    assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert fake.seen == []
+
+
+def test_user_info_in_the_url_is_refused_and_not_printed(built: Built):
+    with serving(_Recorder) as fake:
+        url = fake.url.replace("//", "//alice:s3cret@") + "/store"
+        proc = run_kg("publish", "--to", url, "--release-from", str(built.out))
+    assert (
+        proc.returncode == 2
+        and "KG_STORE_USER" in proc.stderr
+        and "KG_STORE_PASSWORD" in proc.stderr
+    )
+    assert "s3cret" not in proc.stderr + proc.stdout
+    assert fake.seen == []
+
+
+def test_a_query_string_of_the_store_url_is_kept(first: Path, server: Server):
+    with serving(_Proxy, upstream=server.url, fail_put=0) as proxy:
+        result = push(first, proxy.url + "/store?repo=x")
+    puts = [path for method, path, _ in proxy.seen if method == "PUT"]
+    assert len(puts) == len(result.graphs)
+    for path in puts:
+        assert path.startswith("/store?repo=x&graph=" + urllib.parse.quote(STAGING, safe=""))
+    assert without_record(server.dataset()) == local(first)
+
+
 def test_failure_mid_upload_drops_staging_and_sends_credentials(
     first: Path, second: Path, server: Server, monkeypatch: pytest.MonkeyPatch
 ):
     push(first, server.store)
     before = server.dataset()
-    handler = type("Proxy", (_Proxy,), {"upstream": server.url, "seen": [], "puts": 0})
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
     monkeypatch.setenv("KG_STORE_USER", "alice")
     monkeypatch.setenv("KG_STORE_PASSWORD", "s3cret")
-    try:
-        with pytest.raises(KgError) as caught:
-            push(
-                current_release(second),
-                f"http://127.0.0.1:{proxy.server_port}/store",
-                headers=["X-Token: abc 123"],
-            )
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    monkeypatch.setenv("KG_STORE_AUTH", "basic")
+    with (
+        serving(_Proxy, upstream=server.url) as handler,
+        pytest.raises(KgError) as caught,
+    ):
+        push(current_release(second), handler.url + "/store", headers=["X-Token: abc 123"])
     message = str(caught.value)
     assert message.startswith("upload graph https://w3id.org/genai-openness/graph/")
     assert "HTTP 503 Service Unavailable: overloaded, try later" in message
     assert server.dataset() == before  # the previous release intact, no staging triples left
     assert not [g for g in server.graph_names() if g.startswith(STAGING)]
-    methods = [m for m, _ in handler.seen]
+    methods = [m for m, _, _ in handler.seen]
     assert methods[:1] == ["POST"] and methods.count("PUT") == 3 and "DELETE" in methods
-    for _method, headers in handler.seen:
+    for _method, _path, headers in handler.seen:
         assert headers["Authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
         assert headers["X-Token"] == "abc 123"
 
@@ -408,3 +513,202 @@ def test_publish_options(built: Built, tmp_path: Path):
     proc = run_kg("publish", "--method", "update", "--release-from", str(built.out))
     assert proc.returncode == 2 and "only applies with --to" in proc.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_concurrent_pushes_one_wins_and_the_store_holds_it(
+    first: Path, second: Path, server: Server
+):
+    """Two pushes that take the lock at the same moment: one pushes, the other gives way (exit
+    2 in the CLI), and the store holds exactly the winner's release, graph by graph."""
+    releases = {"one": first, "two": current_release(second)}
+    barrier = threading.Barrier(2, timeout=60)
+    outcome: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        def step(message: str) -> None:
+            if message.startswith("taking the push lock"):
+                barrier.wait()  # both take the lock together
+
+        try:
+            outcome[name] = push(releases[name], server.store, step=step)
+        except Exception as exc:
+            outcome[name] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in releases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    won = [n for n, r in outcome.items() if not isinstance(r, BaseException)]
+    lost = [r for r in outcome.values() if isinstance(r, BaseException)]
+    assert len(won) == 1 and len(lost) == 1, outcome
+    assert isinstance(lost[0], KgError)
+    assert "is in progress on this store; try again later" in str(lost[0])
+    want = local(releases[won[0]])
+    remote = without_record(server.dataset())
+    for graph in {q.graph_name for q in want} | {q.graph_name for q in remote}:
+        assert canonical(q for q in remote if q.graph_name == graph) == canonical(
+            q for q in want if q.graph_name == graph
+        ), graph
+    assert server.counts([LOCK]) == {LOCK: 0}  # both locks gone
+    assert not [g for g in server.graph_names() if g.startswith(STAGING)]
+
+
+def _update(server: Server, text: str) -> None:
+    data = urllib.parse.urlencode({"update": text}).encode()
+    urllib.request.urlopen(urllib.request.Request(server.url + "/update", data=data), timeout=30)
+
+
+def test_a_crashed_push_is_cleaned_up_by_the_next(built: Built, first: Path, server: Server):
+    stale = STAGING + "0000-dead/paper/table-1"
+    _update(
+        server,
+        f"INSERT DATA {{ GRAPH <{stale}> {{ <urn:a> <urn:b> <urn:c> }} "
+        f'GRAPH <{LOCK}> {{ <{LOCK}#0000-dead> <{LOCK}#lockedAt> "2000-01-01T00:00:00Z"'
+        "^^<http://www.w3.org/2001/XMLSchema#dateTime> } }",
+    )
+    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    assert proc.returncode == 0, proc.stderr
+    assert "emptied 1 staging graph(s) and removed 1 expired lock(s)" in proc.stdout
+    assert without_record(server.dataset()) == local(first)
+    assert not [g for g in server.graph_names() if g.startswith(STAGING)]
+    assert server.counts([LOCK]) == {LOCK: 0}
+
+
+def test_a_live_lock_makes_the_push_give_way(built: Built, first: Path, server: Server):
+    _update(
+        server,
+        f"INSERT {{ GRAPH <{LOCK}> {{ <{LOCK}#1234-other> <{LOCK}#lockedAt> ?now }} }} "
+        "WHERE { BIND(NOW() AS ?now) }",
+    )
+    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    assert proc.returncode == 2
+    assert "another push (1234-other, since " in proc.stderr
+    assert "is in progress on this store; try again later" in proc.stderr
+    assert server.counts([LOCK]) == {LOCK: 1}  # only the other push's lock is left
+    assert [q for q in server.dataset() if q.graph_name.value != LOCK] == []
+
+
+def test_redirects_are_not_followed(built: Built):
+    with serving(_Recorder) as elsewhere, serving(_Recorder, status=302) as fake:
+        fake.headers_out = (("Location", elsewhere.url + "/update"),)
+        proc = run_kg(
+            "publish",
+            "--to",
+            fake.url + "/store",
+            "--header",
+            "Authorization: Bearer t0ken",
+            "--release-from",
+            str(built.out),
+        )
+    assert proc.returncode == 2
+    assert "take the push lock: POST " + fake.url + "/update answered HTTP 302" in proc.stderr
+    assert "a redirect to " + elsewhere.url + "/update" in proc.stderr
+    assert elsewhere.seen == []
+
+
+class _Challenger(BaseHTTPRequestHandler):
+    """Asks for credentials with `challenge` and records the Authorization headers; answers 503
+    once it gets one of its scheme."""
+
+    seen: list[str | None]
+    challenge = 'Digest realm="kg", nonce="0123456789abcdef", qop="auth", algorithm="MD5"'
+
+    def _answer(self) -> None:
+        cls = type(self)
+        auth = self.headers.get("Authorization")
+        cls.seen.append(auth)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if auth and auth.split()[0] == cls.challenge.split()[0]:
+            self.send_response(503, "Service Unavailable")
+        else:
+            self.send_response(401, "Unauthorized")
+            self.send_header("WWW-Authenticate", cls.challenge)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+def test_credentials_wait_for_a_digest_challenge(first: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KG_STORE_USER", "alice")
+    monkeypatch.setenv("KG_STORE_PASSWORD", "s3cret")
+    monkeypatch.delenv("KG_STORE_AUTH", raising=False)
+    with serving(_Challenger) as fake, pytest.raises(KgError, match="HTTP 503"):
+        push(first, fake.url + "/store")
+    assert fake.seen[0] is None  # nothing sent before the challenge
+    assert any(a and a.startswith("Digest ") and 'username="alice"' in a for a in fake.seen)
+    assert not [a for a in fake.seen if a and a.lower().startswith("basic")]
+    assert not [a for a in fake.seen if a and "s3cret" in a]
+
+
+def test_an_unsupported_challenge_is_reported(first: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KG_STORE_USER", "alice")
+    monkeypatch.setenv("KG_STORE_PASSWORD", "s3cret")
+    with (
+        serving(_Challenger, challenge='Bearer realm="kg"') as fake,
+        pytest.raises(KgError) as caught,
+    ):
+        push(first, fake.url + "/store")
+    message = str(caught.value)
+    assert message.startswith(f"take the push lock: POST {fake.url}/update asked for credentials")
+    assert "Bearer" in message and "--header" in message
+
+
+def test_header_values_with_line_breaks_are_refused(built: Built):
+    for bad in ("X-Token: a\r\nX-Evil: b", "X-Token: a\nb", "X-Token: a\rb"):
+        with pytest.raises(KgError, match="line break"):
+            parse_header(bad)
+    with serving(_Recorder) as fake:
+        proc = run_kg(
+            "publish",
+            "--to",
+            fake.url + "/store",
+            "--header",
+            "X-Token: a\r\nX-Evil: b",
+            "--release-from",
+            str(built.out),
+        )
+    assert proc.returncode == 2 and "line break" in proc.stderr
+    assert fake.seen == []
+
+
+def test_a_swap_answered_with_500_says_which_release_the_store_holds(
+    first: Path, second: Path, server: Server
+):
+    one = push(first, server.store)
+    before = server.dataset()
+    with (
+        serving(_Proxy, upstream=server.url, fail_put=0, swap="500") as proxy,
+        pytest.raises(KgError) as caught,
+    ):
+        push(current_release(second), proxy.url + "/store")
+    message = str(caught.value)
+    assert message.startswith(f"swap: POST {proxy.url}/update answered HTTP 500")
+    assert f"the outcome is unknown: the store holds the previous release {one.build_id}" in message
+    assert server.dataset() == before  # no staging triples, the lock released
+    assert server.counts([LOCK]) == {LOCK: 0}
+
+
+def test_a_swap_that_times_out_leaves_staging_and_lock(first: Path, second: Path, server: Server):
+    push(first, server.store)
+    new = read_manifest(current_release(second))["build_id"]
+    with (
+        serving(_Proxy, upstream=server.url, fail_put=0, swap="slow", delay=5.0) as proxy,
+        pytest.raises(KgError) as caught,
+    ):
+        push(current_release(second), proxy.url + "/store", timeout=3)
+    message = str(caught.value)
+    assert message.startswith(f"swap: POST {proxy.url}/update did not answer within 3 s")
+    assert f"the store now holds the new release {new} (the swap went through)" in message
+    assert "left in place because the swap may still be running" in message
+    assert server.counts([LOCK]) == {LOCK: 1}  # kept until it expires
+    # no clean-up after the timeout: the (emptied) staging graphs are still named
+    assert [g for g in server.graph_names() if g.startswith(STAGING)]
+    assert without_record(canonical(q for q in server.dataset() if q.graph_name.value != LOCK)) == (
+        local(current_release(second))
+    )

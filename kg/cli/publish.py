@@ -13,7 +13,7 @@ from kg.build import current_release
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
 from kg.publish import publish as run_publish
-from kg.push import CHUNK_TRIPLES, METHODS
+from kg.push import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS
 from kg.push import push as run_push
 
 
@@ -73,8 +73,9 @@ def publish(
         list[str] | None,
         typer.Option(
             metavar="'NAME: VALUE'",
-            help="Extra HTTP header (repeatable), e.g. a bearer token. HTTP Basic "
-            "credentials come from $KG_STORE_USER and $KG_STORE_PASSWORD.",
+            help="Extra HTTP header (repeatable), e.g. a bearer token. HTTP Basic or Digest "
+            "credentials come from $KG_STORE_USER and $KG_STORE_PASSWORD (sent when the "
+            "server asks; at once with KG_STORE_AUTH=basic).",
             show_default=False,
         ),
     ] = None,
@@ -82,6 +83,13 @@ def publish(
     chunk: Annotated[
         int, typer.Option(help="Triples per INSERT DATA request (--method update).")
     ] = CHUNK_TRIPLES,
+    lock_expiry: Annotated[
+        float,
+        typer.Option(
+            help="Seconds after which another push's lock on the store is taken as left by a "
+            "push that crashed, and removed."
+        ),
+    ] = LOCK_EXPIRY,
     issued: Annotated[
         str | None,
         typer.Option(help="Issued date for the DCAT description (YYYY-MM-DD; default today)."),
@@ -106,7 +114,12 @@ def publish(
     with user_errors():
         release = release_folder(release_from)
         if to is None:
-            pushing = {"--update-url": update_url, "--query-url": query_url, "--header": header}
+            pushing = {
+                "--update-url": update_url,
+                "--query-url": query_url,
+                "--header": header,
+                "--lock-expiry": lock_expiry != LOCK_EXPIRY,
+            }
             given = [name for name, value in pushing.items() if value]
             if given or method != "gsp":
                 raise KgError(f"{', '.join(given) or '--method'} only applies with --to URL")
@@ -131,6 +144,7 @@ def publish(
             headers=header or (),
             timeout=timeout,
             chunk_size=chunk,
+            lock_expiry=lock_expiry,
             step=progress(err_console),
         )
     before = (
@@ -138,6 +152,11 @@ def publish(
     )
     if result.removed:
         before += f", removing {len(result.removed)} graph(s) it had"
+    if result.stale_staging or result.expired_locks:
+        before += (
+            f"; first emptied {result.stale_staging} staging graph(s) and removed "
+            f"{result.expired_locks} expired lock(s) of pushes that did not finish"
+        )
     typer.echo(
         f"Pushed release {result.build_id} to {to}: {len(result.graphs) - 1} graphs and the "
         f"release record {result.record}, {result.triples} triples ({before}); verified; "

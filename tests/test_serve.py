@@ -702,3 +702,56 @@ def test_every_iri_under_the_base_dereferences(server: KgServer, local: Oxigraph
             failed.append((iri, reply.status))
     conn.close()
     assert failed == []
+
+
+def test_void_points_at_this_endpoint_and_dumps_that_parse_back(
+    server: KgServer, local: OxigraphStore
+):
+    """The served VoID/DCAT description names this server's endpoint; every dump it lists
+    answers and parses back to the store's data (quads where the format has graphs)."""
+    import gzip
+
+    reply = http(server.url + ".well-known/void")
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/turtle")
+    void = list(ox.parse(reply.body, ox.RdfFormat.TURTLE))
+    VOID = "http://rdfs.org/ns/void#"
+    endpoints = {t.object.value for t in void if t.predicate.value == VOID + "sparqlEndpoint"}
+    assert endpoints == {server.url + "sparql"}
+    dumps = sorted(t.object.value for t in void if t.predicate.value == VOID + "dataDump")
+    assert len(dumps) == 6
+    quads = local.quads()
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+    formats = {
+        "trig": ox.RdfFormat.TRIG,
+        "nq": ox.RdfFormat.N_QUADS,
+        "jsonld": ox.RdfFormat.JSON_LD,
+        "ttl": ox.RdfFormat.TURTLE,
+        "rdf": ox.RdfFormat.RDF_XML,
+        "gz": ox.RdfFormat.N_TRIPLES,
+    }
+
+    def ground(ts: set[ox.Triple]) -> set[str]:
+        blank = ox.BlankNode
+        return {
+            str(t)
+            for t in ts
+            if not isinstance(t.subject, blank | ox.Triple)
+            and not isinstance(t.object, blank | ox.Triple)
+        }
+
+    for url in dumps:
+        assert url.startswith(server.url + "dumps/")
+        body = http(url).body
+        if url.endswith(".gz"):
+            body = gzip.decompress(body)
+        parsed = list(ox.parse(body, formats[url.rsplit(".", 1)[1]]))
+        if url.endswith((".trig", ".nq", ".jsonld")):
+            got = ox.Dataset(parsed)
+            got.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+            assert got == dataset, url
+        else:  # triple formats: the graphs' triples merged (no blank nodes outside OWL axioms)
+            got_triples = {ox.Triple(q.subject, q.predicate, q.object) for q in parsed}
+            assert len(got_triples) == len({str(t) for t in triples}), url
+            assert ground(got_triples) == ground(triples), url

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import shutil
 import signal
@@ -24,10 +25,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import read_manifest
+from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import ONTOLOGY_IRI, RDF, Base
+from kg.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
 from kg.pages import VARIANTS, Site, page_path
+from kg.publish import DCAT, DUMPS, FOAF, VOID, describe, write_dumps
 from kg.queries import library
 from kg.server.protocol import (
     FORMAT_ALIASES,
@@ -43,6 +45,11 @@ from kg.store import OxigraphStore
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 OWL_VERSION_IRI = "http://www.w3.org/2002/07/owl#versionIRI"
+DUMP_TYPES = {
+    **{name: media for name, (_f, media, _g) in DUMPS.items()},
+    "dataset.nt.gz": "application/gzip",
+    "ontology.ttl": "text/turtle",
+}
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an unwanted body read and dropped before answering
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 # Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
@@ -113,6 +120,13 @@ class Application:
         self._ontology_html: bytes | None = None
         self._lock = threading.Lock()
         self.query_page = self._query_page()
+        # The dumps of a static release, so that the VoID description can point at them here.
+        self.manifest = manifest
+        self.quads = sorted(raw, key=_key)
+        self.dump_counts = write_dumps(
+            self.quads, self._tmp / "dumps", self.base.prefixes(with_base=False)
+        )
+        shutil.copyfile(release / "dumps" / "ontology.ttl", self._tmp / "dumps" / "ontology.ttl")
         self.pool = WorkerPool(
             copy,
             config.workers,
@@ -143,8 +157,33 @@ class Application:
         return template.replace("__LIBRARY__", data).encode()
 
     def index_page(self) -> bytes:
-        links = [("query", "SPARQL query page"), ("sparql", "SPARQL endpoint (/sparql)")]
+        links = [
+            ("query", "SPARQL query page"),
+            ("sparql", "SPARQL endpoint (/sparql)"),
+            ("void.ttl", "VoID/DCAT description"),
+            *((f"dumps/{name}", name) for name in DUMP_TYPES),
+        ]
         return self.site.index(links).encode()
+
+    def void(self, root: str) -> bytes:
+        """The VoID and DCAT 3 description of the served release, with this server's endpoint
+        and dumps (`root`: the URL the client reached the server at, without a final slash)."""
+        description = describe(
+            self.base,
+            self.manifest,
+            self.quads,
+            self.dump_counts,
+            dt.date.today().isoformat(),
+            root,
+            f"{root}/sparql",
+        )
+        prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
+        return serialize_graph(sorted(description, key=str), "turtle", prefixes)
+
+    def dump(self, name: str) -> bytes | None:
+        if name not in DUMP_TYPES:
+            return None
+        return (self._tmp / "dumps" / name).read_bytes()
 
     def page(self, iri: str) -> bytes:
         if iri in self.documents:
@@ -279,6 +318,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, self.app.index_page(), "text/html; charset=utf-8")
         if path == "/query":
             return self.send(200, self.app.query_page, "text/html; charset=utf-8")
+        if path in ("/void.ttl", "/.well-known/void"):
+            host = self.headers.get("Host") or f"{self.app.config.host}:{self.app.config.port}"
+            return self.send(200, self.app.void(f"http://{host}"), "text/turtle")
+        if path.startswith("/dumps/"):
+            name = path[len("/dumps/") :]
+            data = self.app.dump(name)
+            if data is None:
+                return self.fail(404, f"no dump {name!r} (dumps: {', '.join(DUMP_TYPES)})")
+            return self.send(200, data, DUMP_TYPES[name])
         return self.resource(path)
 
     def _drain(self, size: int) -> None:

@@ -278,12 +278,11 @@ class Site:
         """What the graph says about `iri` (the triples it is the subject of)."""
         return [ox.Triple(q.subject, q.predicate, q.object) for q in self.out.get(iri, ())]
 
-    def serialize(self, iri: str, ext: str) -> bytes:
-        """The description of `iri` in the RDF format of the file extension `ext`."""
-        fmt = VARIANTS[ext][0]
-        if fmt == ox.RdfFormat.N_TRIPLES:
-            return ox.serialize(self.triples(iri), format=fmt) or b""
-        return ox.serialize(self.triples(iri), format=fmt, prefixes=self.base_prefixes()) or b""
+    def serialize(self, iri: str, ext: str, triples: list[ox.Triple] | None = None) -> bytes:
+        """The description of `iri` (or `triples` given for it) in the RDF format of the file
+        extension `ext`."""
+        data = self.triples(iri) if triples is None else triples
+        return ox.serialize(data, format=VARIANTS[ext][0], prefixes=self.base_prefixes()) or b""
 
     def write(self, folder: Path) -> int:
         count = 0

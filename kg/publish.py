@@ -45,36 +45,25 @@ def _triples(quads: list[ox.Quad]) -> list[ox.Triple]:
     return [seen[k] for k in sorted(seen)]
 
 
-def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) -> dict[str, int]:
-    """Write every dump; return the number of statements in each."""
+def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) -> None:
+    """Write every dump of `DUMPS` into `folder` (pyoxigraph ignores prefixes where a syntax has
+    none, so every dump gets the same ones)."""
     folder.mkdir(parents=True, exist_ok=True)
     triples = _triples(quads)
-    counts = {}
     for name, (fmt, _media, with_graphs) in DUMPS.items():
-        data = quads if with_graphs else triples
-        pfx = (
-            prefixes
-            if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
-            else None
-        )
-        body = (
-            ox.serialize(data, format=fmt, prefixes=pfx) if pfx else ox.serialize(data, format=fmt)
-        )
+        body = ox.serialize(quads if with_graphs else triples, format=fmt, prefixes=prefixes)
         if name.endswith(".gz"):
             buf = io.BytesIO()
             with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
                 gz.write(body)
             body = buf.getvalue()
         (folder / name).write_bytes(body)
-        counts[name] = len(data)
-    return counts
 
 
 def describe(
     base: Base,
     manifest: dict,
     quads: list[ox.Quad],
-    counts: dict[str, int],
     issued: str,
     site: str,
     sparql: str | None,
@@ -188,9 +177,9 @@ def publish(
     staging.chmod(0o755)  # a static host must be able to read it
     try:
         prefixes = base.prefixes(with_base=False)
-        counts = write_dumps(quads, staging / "dumps", prefixes)
+        write_dumps(quads, staging / "dumps", prefixes)
         shutil.copy2(release / "dumps" / "ontology.ttl", staging / "dumps" / "ontology.ttl")
-        description = describe(base, manifest, quads, counts, issued, site or base.base, sparql)
+        description = describe(base, manifest, quads, issued, site or base.base, sparql)
         void_prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
         ox.serialize(
             sorted(description, key=str),

@@ -29,7 +29,7 @@ from kg.build import _key, read_manifest
 from kg.errors import KgError
 from kg.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
 from kg.pages import VARIANTS, Site, page_path
-from kg.publish import DCAT, DUMPS, FOAF, VOID, describe, write_dumps
+from kg.publish import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
 from kg.queries import library
 from kg.server.protocol import (
     FORMAT_ALIASES,
@@ -101,11 +101,11 @@ class Application:
         self.store = OxigraphStore(raw)
         self.site = Site(self.store, self.base, nav=[("query", "Query")])
         self.prefixes = self.site.base_prefixes()
+        self._ontology_file = self._tmp / "ontology.ttl"  # a private copy, as the dataset
+        shutil.copyfile(release / "dumps" / "ontology.ttl", self._ontology_file)
         self.ontology = [
-            t
-            for t in ox.parse(
-                path=str(release / "dumps" / "ontology.ttl"), format=ox.RdfFormat.TURTLE
-            )
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(path=str(self._ontology_file), format=ox.RdfFormat.TURTLE)
         ]
         # The ontology document answers for the ontology IRI and its version IRI(s).
         self.documents = {ONTOLOGY_IRI} | {
@@ -120,13 +120,8 @@ class Application:
         self._ontology_html: bytes | None = None
         self._lock = threading.Lock()
         self.query_page = self._query_page()
-        # The dumps of a static release, so that the VoID description can point at them here.
         self.manifest = manifest
-        self.quads = sorted(raw, key=_key)
-        self.dump_counts = write_dumps(
-            self.quads, self._tmp / "dumps", self.base.prefixes(with_base=False)
-        )
-        shutil.copyfile(release / "dumps" / "ontology.ttl", self._tmp / "dumps" / "ontology.ttl")
+        self._dumps: Path | None = None  # written on the first request for one
         self.pool = WorkerPool(
             copy,
             config.workers,
@@ -171,8 +166,7 @@ class Application:
         description = describe(
             self.base,
             self.manifest,
-            self.quads,
-            self.dump_counts,
+            self.store.quads(),
             dt.date.today().isoformat(),
             root,
             f"{root}/sparql",
@@ -181,9 +175,17 @@ class Application:
         return serialize_graph(sorted(description, key=str), "turtle", prefixes)
 
     def dump(self, name: str) -> bytes | None:
+        """One dump of a static release (`kg publish`), written when the first is asked for."""
         if name not in DUMP_TYPES:
             return None
-        return (self._tmp / "dumps" / name).read_bytes()
+        with self._lock:
+            if self._dumps is None:
+                folder = self._tmp / "dumps"
+                quads = sorted(self.store.quads(), key=_key)
+                write_dumps(quads, folder, self.base.prefixes(with_base=False))
+                shutil.copyfile(self._ontology_file, folder / "ontology.ttl")
+                self._dumps = folder
+        return (self._dumps / name).read_bytes()
 
     def page(self, iri: str) -> bytes:
         if iri in self.documents:
@@ -196,17 +198,12 @@ class Application:
     def ontology_page(self) -> bytes:
         with self._lock:
             if self._ontology_html is None:
-                from kg.publish import ontology_html
-
-                path = self._tmp / "ontology.ttl"
-                path.write_bytes(serialize_graph(self.ontology, "turtle", self.prefixes))
-                self._ontology_html = ontology_html(path).encode()
+                self._ontology_html = ontology_html(self._ontology_file).encode()
             return self._ontology_html
 
     def describe(self, iri: str, ext: str) -> bytes:
         if iri in self.documents:  # the whole ontology document: its terms are hash IRIs
-            fmt = {"ttl": "turtle", "nt": "ntriples", "jsonld": "jsonld", "rdf": "rdfxml"}[ext]
-            return serialize_graph(self.ontology, fmt, self.prefixes)
+            return self.site.serialize(iri, ext, self.ontology)
         return self.site.serialize(iri, ext)
 
     def resource(self, path: str) -> tuple[str, str | None] | None:
@@ -469,17 +466,16 @@ class Handler(BaseHTTPRequestHandler):
         if found is None:
             return self.fail(404, f"nothing is described at {path}")
         iri, ext = found
-        headers = {"ETag": f'"{self.app.build_id}-{ext or "neg"}"'}
-        if ext is None:
-            chosen = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
+        headers: dict[str, str] = {}
+        if ext is None:  # the IRI itself: the variant by content negotiation
             headers["Vary"] = "Accept"
-            ext = chosen[0] if chosen else None
-            if ext is None:
+            chosen = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
+            if chosen is None:
                 offered = ", ".join(dict.fromkeys(RESOURCE_TYPES))
                 return self.fail(406, f"{iri} is described as {offered}", headers)
-            name = iri.rsplit("/", 1)[-1]
-            headers["Content-Location"] = f"{name}.{ext}"
-            headers["ETag"] = f'"{self.app.build_id}-{ext}"'
+            ext = chosen[0]
+            headers["Content-Location"] = f"{iri.rsplit('/', 1)[-1]}.{ext}"
+        headers["ETag"] = f'"{self.app.build_id}-{ext}"'
         if self.headers.get("If-None-Match") == headers["ETag"]:
             self.send_response(304)
             for k, v in {**CORS, **headers}.items():

@@ -391,9 +391,4 @@ def serialize_graph(
     triples: Iterable[ox.Triple], fmt: str, prefixes: dict[str, str] | None = None
 ) -> bytes:
     """Triples in one of the RDF formats (`turtle`, `jsonld`, `rdfxml`, `ntriples`)."""
-    rdf_format, _media = RDF_FORMATS[fmt]
-    if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML, ox.RdfFormat.JSON_LD):
-        data = ox.serialize(list(triples), format=rdf_format, prefixes=prefixes or {})
-    else:
-        data = ox.serialize(list(triples), format=rdf_format)
-    return data or b""
+    return ox.serialize(list(triples), format=RDF_FORMATS[fmt][0], prefixes=prefixes or {}) or b""

@@ -182,7 +182,6 @@ class WorkerPool:
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
-        self.restarts = 0
         workers = [Worker(self._ctx, self._args) for _ in range(size)]
         for w in workers:
             w.wait_ready(120)
@@ -227,7 +226,6 @@ class WorkerPool:
             with self._lock:
                 if self._closed:
                     return
-                self.restarts += 1
             try:
                 fresh = Worker(self._ctx, self._args)
                 fresh.wait_ready(120)

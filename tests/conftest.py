@@ -15,6 +15,14 @@ from kg.build import BuildResult, build
 from kg.paths import resource_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+# Table 1's five permission columns, in the paper's order.
+CRITERIA = (
+    "research",
+    "commercial",
+    "modify",
+    "copyright_derivative",
+    "other_license_derivative",
+)
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"  # the server (PyPI package oxigraph)
 
 

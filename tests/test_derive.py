@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import Built, query_rows
+from conftest import CRITERIA, Built, query_rows
 from kg import derive as derive_module
 from kg.build import build, current_release
 from kg.errors import QueryError
@@ -60,19 +60,7 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
 
 def test_license_scores_follow_the_answers(built: Built, sources_dir: Path):
     with (sources_dir / "paper" / "table1.csv").open() as f:
-        expected = {
-            r["license"]: sum(
-                r[c] == "Y"
-                for c in (
-                    "research",
-                    "commercial",
-                    "modify",
-                    "copyright_derivative",
-                    "other_license_derivative",
-                )
-            )
-            for r in csv.DictReader(f)
-        }
+        expected = {r["license"]: sum(r[c] == "Y" for c in CRITERIA) for r in csv.DictReader(f)}
     got = select(
         built.out,
         f"""SELECT ?label ?score ?cat ?code ?data WHERE {{

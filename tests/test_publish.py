@@ -24,10 +24,9 @@ def canonical(items) -> ox.Dataset:
     return ds
 
 
-@pytest.fixture(scope="module")
-def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("pub") / "site"
-    proc = run_kg(
+def publish(target: Path, built: Built):
+    """`kg publish --out TARGET` of the session build, with a fixed issued date."""
+    return run_kg(
         "publish",
         "--out",
         str(target),
@@ -38,6 +37,12 @@ def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--release-from",
         str(built.out),
     )
+
+
+@pytest.fixture(scope="module")
+def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("pub") / "site"
+    proc = publish(target, built)
     assert proc.returncode == 0, proc.stderr
     return target
 
@@ -79,20 +84,7 @@ def test_void_and_dcat_description(built: Built, site: Path):
 
 def test_publish_is_deterministic(built: Built, site: Path, tmp_path: Path):
     again = tmp_path / "again"
-    assert (
-        run_kg(
-            "publish",
-            "--out",
-            str(again),
-            "--issued",
-            "2026-11-22",
-            "--sparql",
-            "https://example.org/sparql",
-            "--release-from",
-            str(built.out),
-        ).returncode
-        == 0
-    )
+    assert publish(again, built).returncode == 0
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.name != "ontology.html":  # pyLODE's order may vary
             assert path.read_bytes() == (again / path.relative_to(site)).read_bytes(), path

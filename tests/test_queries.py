@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Built, query_rows, run_kg
+from conftest import CRITERIA, Built, query_rows, run_kg
 from kg.errors import QueryError
 from kg.queries import library, parse_query_file, resolve
 
@@ -108,13 +108,7 @@ def test_licenses_reproduce_table1(built: Built, sources_dir: Path):
     yn = {"Y": "true", "N": "false"}
     for src, got in zip(source, rows, strict=True):
         assert got["license"] == src["license"]
-        for c in (
-            "research",
-            "commercial",
-            "modify",
-            "copyright_derivative",
-            "other_license_derivative",
-        ):
+        for c in CRITERIA:
             assert got[c] == yn[src[c]], (src["license"], c)
         score, _, category = src["final_score"].partition(" ")
         assert got["score"] == score

@@ -169,7 +169,7 @@ def test_errata_on_the_paper(built: Built):
     report = (current_release(built.out) / "reports" / "errata.md").read_text()
     head = report.split("## ")[0]
     assert "**14 findings.**" in head
-    assert "| `unscored-license` | 11 |" in head and "| `table1-score` | 0 |" in head
+    assert "| `unscored-license` | info | 11 |" in head and "| `table1-score` | warn | 0 |" in head
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import Built, run_kg
 from kg import build as build_module
-from kg.build import DUMPS, build, current_release
 from kg.errors import KgError
+from kg.release.build import DUMPS, build, current_release
 from kg.store import OxigraphStore
 
 GAO = "https://w3id.org/genai-openness/ontology#"

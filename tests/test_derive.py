@@ -12,8 +12,8 @@ import pytest
 
 from conftest import CRITERIA, Built, query_rows
 from kg import derive as derive_module
-from kg.build import build, current_release
 from kg.errors import QueryError
+from kg.release.build import build, current_release
 from kg.store import OxigraphStore
 
 GAO = "https://w3id.org/genai-openness/ontology#"

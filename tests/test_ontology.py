@@ -15,9 +15,9 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from conftest import ROOT, Built
 from kg import owlcheck
-from kg.build import current_release
-from kg.namespaces import GAO, ONTOLOGY_IRI
-from kg.ontology import load_ontology, ontology_files
+from kg.release.build import current_release
+from kg.vocab.namespaces import GAO, ONTOLOGY_IRI
+from kg.vocab.ontology import load_ontology, ontology_files
 
 VANN = rdflib.Namespace("http://purl.org/vocab/vann/")
 

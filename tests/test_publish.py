@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import Built, run_kg
-from kg.build import current_release
-from kg.publish import DUMPS
+from kg.outputs.site import DUMPS
+from kg.release.build import current_release
 from kg.store import OxigraphStore
 
 VOID = "http://rdfs.org/ns/void#"

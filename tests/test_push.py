@@ -23,9 +23,9 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import OXIGRAPH, Built, free_port, run_kg, wait_for
-from kg.build import current_release, read_manifest
 from kg.errors import KgError
-from kg.push import chunks, endpoints, parse_header, push
+from kg.outputs.store_upload import chunks, endpoints, parse_header, push
+from kg.release.build import current_release, read_manifest
 
 BASE = "https://w3id.org/genai-openness/"
 RECORD = BASE + "graph/release"

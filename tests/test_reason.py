@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Built, run_kg
-from kg.build import current_release
+from kg.release.build import current_release
 
 
 @pytest.mark.slow

@@ -17,11 +17,11 @@ import pytest
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
 from conftest import Built, query_rows
-from kg.build import current_release
-from kg.namespaces import Base
-from kg.queries import library
-from kg.server.protocol import without_header
+from kg.release.build import current_release
+from kg.serve.protocol import without_header
 from kg.store import OxigraphStore
+from kg.store.queries import library
+from kg.vocab.namespaces import Base
 from servers import KgServer
 
 BASE = "https://w3id.org/genai-openness/"

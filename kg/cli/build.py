@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kg.build import build as run_build
-from kg.build import default_output
 from kg.cli.common import OutOption, err_console, progress, user_errors
-from kg.namespaces import DEFAULT_BASE
+from kg.release.build import build as run_build
+from kg.release.build import default_output
+from kg.vocab.namespaces import DEFAULT_BASE
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,10 @@ import typer
 
 from kg.cli.common import user_errors
 from kg.fsutil import write_atomic
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
-from kg.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
+from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
+from kg.vocab.ontology import load_ontology, vocabulary
 
 imports = typer.Typer(help="Import other sources into the curated sources.", no_args_is_help=True)
 

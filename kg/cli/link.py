@@ -10,10 +10,10 @@ import typer
 
 from kg.cli.common import user_errors
 from kg.fsutil import write_atomic
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
-from kg.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.vocab.ontology import load_ontology, vocabulary
 
 links = typer.Typer(help="Link the graph to external datasets.", no_args_is_help=True)
 

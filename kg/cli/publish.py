@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
-from kg.publish import publish as run_publish
-from kg.push import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS
-from kg.push import push as run_push
+from kg.outputs.site import publish as run_publish
+from kg.outputs.store_upload import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS
+from kg.outputs.store_upload import push as run_push
+from kg.release.build import current_release
 
 
 def register(app: typer.Typer) -> None:

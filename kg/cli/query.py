@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
 from kg.errors import QueryError
-from kg.namespaces import Base
-from kg.queries import library, resolve
+from kg.release.build import current_release, read_manifest
 from kg.store import OxigraphStore
+from kg.store.queries import library, resolve
+from kg.vocab.namespaces import Base
 
 
 class Format(StrEnum):

@@ -7,10 +7,10 @@ import json
 
 import typer
 
-from kg.build import current_release, read_manifest
+from kg.checks.reason import java_version, reason
 from kg.cli.common import OutOption, user_errors
 from kg.fsutil import write_atomic
-from kg.reason import java_version, reason
+from kg.release.build import current_release, read_manifest
 from kg.store import OxigraphStore
 
 

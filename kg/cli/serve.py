@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.cli.common import OutOption, user_errors
-from kg.server.app import ServeConfig
-from kg.server.app import serve as run_serve
+from kg.release.build import current_release
+from kg.serve.app import ServeConfig
+from kg.serve.app import serve as run_serve
 
 
 def register(app: typer.Typer) -> None:

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release, read_manifest
+from kg.checks.validate import render_text, validate_store
 from kg.cli.common import OutOption, user_errors
 from kg.fsutil import write_atomic
+from kg.release.build import current_release, read_manifest
 from kg.store import OxigraphStore
-from kg.validate import render_text, validate_store
 
 
 def register(app: typer.Typer) -> None:

@@ -196,8 +196,8 @@ def tracker_quads(cells: list[TrackerCell], base: Any) -> list[Any]:
     """The imported cells as assessments in `graph/imports/tracker`, with provenance."""
     from pyoxigraph import Literal, NamedNode, Quad
 
-    from kg.mapping import A, _Graph, _int
-    from kg.namespaces import DCTERMS, PROV, RDFS, gao
+    from kg.mapping.paper import A, _Graph, _int
+    from kg.vocab.namespaces import DCTERMS, PROV, RDFS, gao
 
     if not cells:
         return []

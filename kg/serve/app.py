@@ -1,7 +1,7 @@
 """`kg serve`: the release over HTTP.
 
 - `/sparql`: SPARQL 1.1 Protocol, read-only, queries run in killable worker processes
-  (`kg.server.workers`) under a time limit and a row cap; CORS on every read endpoint.
+  (`kg.serve.workers`) under a time limit and a row cap; CORS on every read endpoint.
 - every IRI under the base: its description by content negotiation (HTML, Turtle, JSON-LD,
   RDF/XML, N-Triples) with `Vary: Accept`, or one variant by extension (`….ttl`, `….html`).
 - `/query`: a page that runs SPARQL against `/sparql`, with the library's questions as examples.
@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
-from kg.pages import VARIANTS, Site, page_path
-from kg.publish import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
-from kg.queries import library
-from kg.server.protocol import (
+from kg.outputs.pages import VARIANTS, Site, page_path
+from kg.outputs.site import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
+from kg.release.build import _key, read_manifest
+from kg.serve.protocol import (
     FORMAT_ALIASES,
     GRAPH_TYPES,
     Refused,
@@ -40,8 +38,10 @@ from kg.server.protocol import (
     serialize_graph,
     without_header,
 )
-from kg.server.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.serve.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.store import OxigraphStore
+from kg.store.queries import library
+from kg.vocab.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 OWL_VERSION_IRI = "http://www.w3.org/2002/07/owl#versionIRI"
@@ -52,7 +52,7 @@ DUMP_TYPES = {
 }
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an unwanted body read and dropped before answering
 FORMATS_NS = "http://www.w3.org/ns/formats/"
-# Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
+# Resource descriptions: media type -> extension of the variant (see kg.outputs.pages.VARIANTS).
 RESOURCE_TYPES: dict[str, str] = {
     "text/html": "html",
     "application/xhtml+xml": "html",

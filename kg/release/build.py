@@ -26,20 +26,20 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.derive import derive
+from kg.checks.derive import derive
 from kg.errors import KgError
-from kg.mapping import Mapper
-from kg.mapping_statements import StatementsMapper
-from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
-from kg.ontology import load_ontology, vocabulary
+from kg.mapping.argument import StatementsMapper
+from kg.mapping.paper import Mapper
+from kg.outputs.reports import write_reports
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
-from kg.reports import write_reports
+from kg.sources.argument import load_statements
 from kg.sources.loader import load_sources
-from kg.sources.statements import load_statements
+from kg.sources.tracker import load_imported, tracker_quads
+from kg.sources.wikidata import link_quads, load_links
 from kg.store import OxigraphStore
-from kg.tracker import load_imported, tracker_quads
-from kg.wikidata import link_quads, load_links
+from kg.store.queries import parse_query_file
+from kg.vocab.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
+from kg.vocab.ontology import load_ontology, vocabulary
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
 KEEP_RELEASES = 2  # the current one and the one before it

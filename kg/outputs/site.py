@@ -16,11 +16,11 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import __version__
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
-from kg.pages import Site
+from kg.outputs.pages import Site
+from kg.release.build import _key, read_manifest
 from kg.store import OxigraphStore
+from kg.vocab.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"

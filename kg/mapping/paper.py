@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
-from kg.namespaces import (
+from kg.sources.loader import CuratedSources
+from kg.sources.notation import NOT_APPLICABLE
+from kg.vocab.namespaces import (
     DCTERMS,
     ONTOLOGY_IRI,
     PAPER_IRI,
@@ -18,9 +20,7 @@ from kg.namespaces import (
     Base,
     gao,
 )
-from kg.ontology import Vocabulary
-from kg.sources.loader import CuratedSources
-from kg.sources.notation import NOT_APPLICABLE
+from kg.vocab.ontology import Vocabulary
 
 A = NamedNode(RDF + "type")
 LABEL = NamedNode(RDFS + "label")

@@ -7,9 +7,9 @@ import re
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping import SOURCE_KEY, A, _bool, _Graph, _int, _typed
-from kg.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
-from kg.sources.statements import CuratedStatements
+from kg.mapping.paper import SOURCE_KEY, A, _bool, _Graph, _int, _typed
+from kg.sources.argument import CuratedStatements
+from kg.vocab.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
 
 CITO = "http://purl.org/spar/cito/"
 SSSOM = "https://w3id.org/sssom/"

@@ -42,12 +42,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import __version__
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import DCTERMS, RDF, XSD, Base
 from kg.paths import resource_dir
-from kg.queries import QueryFile, parse_query_file
+from kg.release.build import _key, read_manifest
 from kg.store import OxigraphStore
+from kg.store.queries import QueryFile, parse_query_file
+from kg.vocab.namespaces import DCTERMS, RDF, XSD, Base
 
 METHODS = ("gsp", "update")
 CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")

@@ -25,8 +25,8 @@ from typing import Any
 from kg import __version__
 from kg.errors import KgError
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
 from kg.sources.csvio import read_table
+from kg.store.queries import parse_query_file
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 USER_AGENT = (
@@ -212,8 +212,8 @@ def link_quads(rows: list[LinkRow], base: Any) -> list[Any]:
     """Accepted links (skos:exactMatch) and the item's developers, with provenance."""
     from pyoxigraph import Literal, NamedNode
 
-    from kg.mapping import A, _Graph, _typed
-    from kg.namespaces import DCTERMS, PROV, SKOS, gao
+    from kg.mapping.paper import A, _Graph, _typed
+    from kg.vocab.namespaces import DCTERMS, PROV, SKOS, gao
 
     if not rows:
         return []

@@ -319,10 +319,10 @@ def test_licenses_link_to_spdx_with_its_flags(built: Built):
     assert rows["ODC-By"]["spdx"] == "http://spdx.org/licenses/ODC-By-1.0"
     for custom in ("LLaMA-2", "RAIL", "OPT Data", "Common Crawl (ComCrawl)"):
         assert rows[custom]["spdx"] == ""
-    from kg.release.build import current_release
+    from kg.release.release import Release
     from kg.store import OxigraphStore
 
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     flags = {
         r["id"].value: (r["osi"].value, r["fsf"].value)
         for r in store.raw_query(

@@ -28,7 +28,7 @@ import pyoxigraph as ox
 from kg.errors import KgError
 from kg.outputs.pages import VARIANTS, Site, page_path
 from kg.outputs.site import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
-from kg.release.build import _key, read_manifest
+from kg.release.release import Release, quad_key
 from kg.serve.protocol import (
     FORMAT_ALIASES,
     GRAPH_TYPES,
@@ -85,7 +85,7 @@ class Application:
 
     def __init__(self, release: Path, config: ServeConfig) -> None:
         self.config = config
-        manifest = read_manifest(release)
+        manifest = Release(release).manifest
         self.build_id = manifest["build_id"]
         self.base = Base(manifest["base"])
         dataset = release / "dumps" / "dataset.nq"
@@ -181,7 +181,7 @@ class Application:
         with self._lock:
             if self._dumps is None:
                 folder = self._tmp / "dumps"
-                quads = sorted(self.store.quads(), key=_key)
+                quads = sorted(self.store.quads(), key=quad_key)
                 write_dumps(quads, folder, self.base.prefixes(with_base=False))
                 shutil.copyfile(self._ontology_file, folder / "ontology.ttl")
                 self._dumps = folder

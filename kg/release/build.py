@@ -38,6 +38,7 @@ from kg.sources.argument import load_statements
 from kg.sources.loader import load_sources
 from kg.sources.tracker import load_imported
 from kg.sources.wikidata import load_links
+from kg.sources.workspace import Workspace
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
 from kg.vocab.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
@@ -61,8 +62,11 @@ class BuildResult:
         return sum(self.graphs.values())
 
 
-def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Quad]:
-    """Every quad of the asserted dataset, deduplicated and in a fixed order."""
+def assemble(
+    sources: Path | None = None, base: str = DEFAULT_BASE, workspace: Path | None = None
+) -> list[ox.Quad]:
+    """Every quad of the asserted dataset, deduplicated and in a fixed order. Imports are read
+    from `workspace` (none when it is None)."""
     triples = load_ontology()
     vocab = vocabulary(triples)
     root = sources or resource_dir("sources")
@@ -71,9 +75,11 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     mapper = Mapper(Base(base), vocab)
     quads = mapper.ontology(triples) + mapper.sources(src)
     quads += StatementsMapper(Base(base)).quads(statements)
-    imported = load_imported(root, set(vocab.components), {m.id for m in src.models})
-    quads += tracker_quads(imported, Base(base))
-    quads += link_quads(load_links(root), Base(base))
+    if workspace is not None:
+        ws = Workspace(workspace)
+        imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
+        quads += tracker_quads(imported, Base(base))
+        quads += link_quads(load_links(ws.root), Base(base))
     return canonical(quads)
 
 
@@ -90,11 +96,13 @@ def build(
     sources: Path | None = None,
     base: str = DEFAULT_BASE,
     step: Callable[[str], None] = lambda _msg: None,
+    workspace: Path | None = None,
 ) -> BuildResult:
-    """Build a release. Any error leaves the previous release in place and raises KgError."""
+    """Build a release (with the imports in `workspace`, if given). Any error leaves the previous
+    release in place and raises KgError."""
     out = out or default_output()
-    step("reading the ontology and curated sources")
-    asserted = assemble(sources, base)
+    step("reading the ontology, curated sources and imports")
+    asserted = assemble(sources, base, workspace)
     b = Base(base)
     prefixes = b.prefixes(with_base=False)
     releases = out / "releases"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import Built
-from kg.build import assemble, current_release
+from kg.checks.derive import derive
 from kg.checks.sparql_checks import (
     CheckResult,
     FailOn,
@@ -22,11 +22,13 @@ from kg.checks.sparql_checks import (
     run_checks,
 )
 from kg.cli import app
-from kg.derive import derive
 from kg.errors import QueryError
-from kg.namespaces import DEFAULT_BASE, Base
 from kg.paths import resource_dir
+from kg.release.build import assemble
+from kg.release.release import Release
 from kg.store import OxigraphStore
+from kg.store.queries import resolve
+from kg.vocab.namespaces import DEFAULT_BASE, Base
 
 CHECKS = load_checks()
 # On the paper: 11 levels resting on a license Table 1 never scores, 3 cells where CC BY-SA-4.0
@@ -81,7 +83,7 @@ def edited_results(sources_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def paper_results(built: Built) -> dict[str, CheckResult]:
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = Release.current(built.out).open_store()
     return {r.check.name: r for r in run_checks(store)}
 
 
@@ -110,8 +112,7 @@ def test_errata_query_is_generated_from_the_checks():
 
 
 def test_errata_rows_are_the_checks_rows(built: Built, paper_results):
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
-    from kg.queries import resolve
+    store = Release.current(built.out).open_store()
 
     union = [
         {k: (v.value if v is not None else "") for k, v in row.items()}
@@ -120,7 +121,7 @@ def test_errata_rows_are_the_checks_rows(built: Built, paper_results):
     from_checks = [{k: row[k] for k in union[0]} for r in paper_results.values() for row in r.rows]
     key = lambda r: (r["rule"], r["model"], r["component"], r["license"])  # noqa: E731
     assert sorted(union, key=key) == sorted(from_checks, key=key)
-    report = (current_release(built.out) / "reports" / "errata.md").read_text()
+    report = (Release.current(built.out).reports / "errata.md").read_text()
     for c in CHECKS:  # titles come from the checks' headers
         assert f"| {c.title} | `{c.name}` | {c.severity.value} |" in report
 
@@ -146,7 +147,7 @@ def test_kg_check_exit_codes_and_reports(built: Built):
         res = invoke("check", "--fail-on", fail_on, "--out", str(built.out))
         assert res.exit_code == code, (fail_on, res.output)
     assert "INFO  unscored-license: 11 finding(s)" in res.output
-    reports = current_release(built.out) / "reports"
+    reports = Release.current(built.out).reports
     data = json.loads((reports / "checks.json").read_text())
     assert data["fail_on"] == "none" and data["exit"] == 0
     assert {c["name"]: len(c["rows"]) for c in data["checks"] if c["rows"]} == ON_THE_PAPER

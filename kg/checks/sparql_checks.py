@@ -18,8 +18,8 @@ from pathlib import Path
 from kg.errors import QueryError
 from kg.fsutil import write_atomic
 from kg.paths import resource_dir
-from kg.queries import QueryFile, library, parse_query_file
 from kg.store import OxigraphStore
+from kg.store.queries import QueryFile, library, parse_query_file
 
 ERRATA_COLUMNS = (
     "model",

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.checks.sparql_checks import (
     FailOn,
     exit_code,
@@ -16,7 +15,7 @@ from kg.checks.sparql_checks import (
     write_check_reports,
 )
 from kg.cli.common import OutOption, user_errors
-from kg.store import OxigraphStore
+from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
@@ -35,10 +34,10 @@ def check(
 ) -> None:
     """Run the checks (queries/checks/) and write reports/checks.{md,json} into the release."""
     with user_errors():
-        release = current_release(out)
-        store = OxigraphStore.open_read_only(release / "store")
-        results = run_checks(store)
-        written = write_check_reports(results, release / "reports", fail_on)
+        release = Release.current(out)
+        results = run_checks(release.open_store())
+        release.reports.mkdir(exist_ok=True)
+        written = write_check_reports(results, release.reports, fail_on)
     for r in results:
         typer.echo(("FAIL " if r.fails(fail_on) else "     ") + summary_line(r))
     code = exit_code(results, fail_on)

@@ -113,7 +113,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
             ValidationResult(
                 severity=Severity(str(one(SH.resultSeverity)).removeprefix(str(SH))),
                 focus=str(focus),
-                path=_path_text(results_graph, node),
+                path=path_text(results_graph, node),
                 value=one(SH.value),
                 message=one(SH.resultMessage) or "",
                 shape=str(one(SH.sourceShape)),
@@ -125,7 +125,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
     return ValidationReport(bool(conforms), results, results_graph)
 
 
-def _path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
+def path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
     path = g.value(node, SH.resultPath)
     if path is None:
         return None

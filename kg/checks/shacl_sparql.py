@@ -34,6 +34,7 @@ from kg.checks.validate import (
     ValidationResult,
     load_shapes,
     path_text,
+    to_rdflib,
 )
 from kg.errors import KgError
 from kg.paths import resource_dir
@@ -460,13 +461,13 @@ def validate_data(data: ox.Store, shapes: rdflib.Graph | None = None) -> Validat
         node = rdflib.BNode()
         graph.add((report, SH.result, node))
         graph.add((node, RDF.type, SH.ValidationResult))
-        graph.add((node, SH.focusNode, _rdflib(h.focus)))
+        graph.add((node, SH.focusNode, to_rdflib(h.focus)))
         graph.add((node, SH.resultSeverity, SH[h.severity]))
         graph.add((node, SH.sourceConstraintComponent, SH[f"{h.component}ConstraintComponent"]))
         graph.add((node, SH.sourceShape, h.shape))
         graph.add((node, SH.resultMessage, rdflib.Literal(h.message)))
         if h.value is not None:
-            graph.add((node, SH.value, _rdflib(h.value)))
+            graph.add((node, SH.value, to_rdflib(h.value)))
         if h.path is not None:
             graph.add((node, SH.resultPath, h.path))
             _copy_structure(shapes, h.path, graph)
@@ -524,15 +525,3 @@ def _copy_structure(source: rdflib.Graph, node: rdflib.term.Node, target: rdflib
         for p, o in source.predicate_objects(n):
             target.add((n, p, o))
             todo.append(o)
-
-
-def _rdflib(term: Term) -> rdflib.term.Node:
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return rdflib.Literal(term.value)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))

@@ -10,17 +10,29 @@ Outputs live under one folder (default `output/`, or `$KG_OUTPUT`, or `--out`):
 A build writes into a staging folder and only then renames it into place and swaps the link, so a
 failing build leaves the previous release untouched. The build id is a hash of the dumps:
 the same sources give the same id and byte-identical dumps.
+
+Builds into one output folder take turns on `output/.build.lock` (flock), so one build never
+prunes the release another is about to point `current` at. Each build also locks its own staging
+folder; staging folders nobody holds are left by killed builds and are removed by the next one.
+`output/releases/history.json` records the order in which releases became current: the release
+kept for rollback is the one current before, whatever the folders' times. The manifest records
+the size and sha256 of every dump and store file and the triples per graph: `verify_release`
+checks them (decision 12).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +40,7 @@ import pyoxigraph as ox
 
 from kg.derive import derive
 from kg.errors import KgError
+from kg.fsutil import write_atomic
 from kg.mapping import Mapper
 from kg.mapping_statements import StatementsMapper
 from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
@@ -43,6 +56,13 @@ from kg.wikidata import link_quads, load_links
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
 KEEP_RELEASES = 2  # the current one and the one before it
+LOCK_FILE = ".build.lock"
+HISTORY = "history.json"  # in releases/: build ids in the order they became current
+HISTORY_KEEP = 100
+STAGING = ".staging-"
+# RocksDB files that change without the data changing (its info log and lock file); every other
+# file of the store is written once by the build and only read afterwards.
+_STORE_VOLATILE = ("LOCK", "LOG")
 
 
 def default_output() -> Path:
@@ -120,16 +140,35 @@ def build(
     sources: Path | None = None,
     base: str = DEFAULT_BASE,
     step: Callable[[str], None] = lambda _msg: None,
+    *,
+    wait: bool = True,
+    notice: Callable[[str], None] = lambda _msg: None,
 ) -> BuildResult:
-    """Build a release. Any error leaves the previous release in place and raises KgError."""
+    """Build a release. Any error leaves the previous release in place and raises KgError.
+
+    Builds into the same `out` take turns: with `wait` a build waits for the one before it to
+    finish (telling `notice` so), without it raises KgError at once."""
     out = out or default_output()
     step("reading the ontology and curated sources")
     asserted = assemble(sources, base)
+    with build_lock(out, wait=wait, notice=notice):
+        removed = clean_staging(out / "releases")
+        if removed:
+            step(f"removed {len(removed)} staging folder(s) left by builds that did not finish")
+        return _build_locked(out, asserted, base, step)
+
+
+def _build_locked(
+    out: Path, asserted: list[ox.Quad], base: str, step: Callable[[str], None]
+) -> BuildResult:
     b = Base(base)
     prefixes = b.prefixes(with_base=False)
     releases = out / "releases"
     releases.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=releases))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=releases))
+    # held until this function returns: tells a later build that this folder is not stale
+    staging_fd = os.open(staging, os.O_RDONLY)
+    fcntl.flock(staging_fd, fcntl.LOCK_EX)
     try:
         # Derivation and reports run on an in-memory copy (several times faster than RocksDB
         # for these small queries); the on-disk store is then loaded once, complete.
@@ -171,6 +210,7 @@ def build(
             "graphs": dict(sorted(graphs.items())),
             "counts": counts,
             "dumps": {name: _sha256(dumps / name) for name in DUMPS},
+            "files": file_digests(staging),
         }
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n"
@@ -182,11 +222,12 @@ def build(
             shutil.rmtree(staging)  # identical content is already released
         else:
             os.rename(staging, final)
-        _point_current(out, Path("releases") / build_id)
-        _prune(releases, keep=build_id)
+        make_current(out, build_id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        os.close(staging_fd)
     return BuildResult(
         final, build_id, reused, dict(graphs), counts, [final / "dumps" / name for name in DUMPS]
     )
@@ -210,16 +251,192 @@ def _point_current(out: Path, target: Path) -> None:
     os.replace(tmp, out / "current")
 
 
+def make_current(out: Path, build_id: str) -> None:
+    """Point `out/current` at release `build_id`, record it in the history, prune the releases
+    neither current nor current just before. Call with the build lock held."""
+    releases = out / "releases"
+    _point_current(out, Path("releases") / build_id)
+    history = [*read_history(releases), build_id][-HISTORY_KEEP:]
+    write_atomic(releases / HISTORY, (json.dumps(history, indent=1) + "\n").encode())
+    _prune(releases, keep=build_id)
+
+
+def read_history(releases: Path) -> list[str]:
+    """Build ids in the order they became current (oldest first); [] if none was recorded."""
+    path = releases / HISTORY
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, json.JSONDecodeError) as exc:
+        raise KgError(f"{path} cannot be read ({exc}); remove it to start a new history") from None
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise KgError(f"{path} is not a list of build ids; remove it to start a new history")
+    return data
+
+
+def previous_release(out: Path) -> str | None:
+    """The build id of the release that was current before the current one (None if none)."""
+    current = current_release(out).name
+    for build_id in reversed(read_history(out / "releases")):
+        if build_id != current and (out / "releases" / build_id / "manifest.json").is_file():
+            return build_id
+    return None
+
+
 def _prune(releases: Path, keep: str) -> None:
-    """Keep the new release and the one before it; remove older ones and stale staging folders."""
+    """Keep the new release and the ones current just before it (KEEP_RELEASES in all), by the
+    order they became current (history.json), not by the folders' times: a rebuild that reuses
+    an old release does not touch its folder. Releases the history does not know (built before
+    it was kept) come after those it knows, newest first."""
+    history = read_history(releases)
+    rank = {build_id: i for i, build_id in enumerate(history)}  # the last time each was current
     others = sorted(
         (
             p
             for p in releases.iterdir()
-            if p.is_dir() and p.name != keep and not p.name.startswith(".staging-")
+            if p.is_dir() and p.name != keep and not p.name.startswith(STAGING)
         ),
-        key=lambda p: p.stat().st_mtime,
+        key=lambda p: (rank.get(p.name, -1), p.stat().st_mtime),
         reverse=True,
     )
     for old in others[KEEP_RELEASES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(
+    out: Path, *, wait: bool = True, notice: Callable[[str], None] = lambda _msg: None
+) -> Iterator[None]:
+    """Hold `out/.build.lock` (flock) for the body. Another holder makes this wait (telling
+    `notice` who holds it) or, without `wait`, raise KgError. The kernel drops the lock when its
+    holder dies, so a killed build never blocks the next one."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            if not wait:
+                raise KgError(
+                    f"another kg build ({holder}) is writing to {out} (it holds {path}); "
+                    "try again when it has finished, or leave out --no-wait to wait for it"
+                ) from None
+            notice(f"waiting for another kg build ({holder}) to finish writing to {out} …")
+            started = time.monotonic()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            notice(f"… it finished after {time.monotonic() - started:.0f} s; building")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def clean_staging(releases: Path) -> list[Path]:
+    """Remove the staging folders that no live build holds (left by killed builds)."""
+    removed: list[Path] = []
+    if not releases.is_dir():
+        return removed
+    for folder in sorted(releases.glob(STAGING + "*")):
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live build holds it
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def file_digests(release: Path) -> dict[str, dict[str, int | str]]:
+    """Size and sha256 of every dump and store file of a release (relative path -> digest), the
+    store's volatile files (RocksDB's info log and lock file) left out."""
+    files = sorted((release / "dumps").iterdir()) + sorted(
+        p for p in (release / "store").iterdir() if not _volatile(p.name)
+    )
+    return {
+        p.relative_to(release).as_posix(): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in files
+    }
+
+
+def _volatile(name: str) -> bool:
+    return name in _STORE_VOLATILE or name.startswith("LOG.old")
+
+
+class ReleaseCorrupt(KgError):
+    """A release whose files do not match its manifest."""
+
+
+def verify_release(release: Path, *, store: bool = True) -> dict:
+    """Check a release against its manifest and return the manifest: every dump and store file
+    present with the recorded size and sha256, no store file the build did not write, and (with
+    `store`) the store opened read-only holding the recorded triples per graph and no others.
+    Raises ReleaseCorrupt naming the first file that differs."""
+    manifest = read_manifest(release)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ReleaseCorrupt(
+            f"{release / 'manifest.json'} records no file digests (a release built before they "
+            "were kept): rebuild it with 'kg build'"
+        )
+    fix = "the release is corrupt or truncated: rebuild it with 'kg build' (or roll back)"
+    for name in DUMPS:
+        if f"dumps/{name}" not in files:
+            raise ReleaseCorrupt(f"{release / 'manifest.json'} records no digest of dumps/{name}")
+    for rel, want in sorted(files.items()):
+        path = release / rel
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ReleaseCorrupt(f"{path} is missing; {fix}") from None
+        if size != want["bytes"]:
+            raise ReleaseCorrupt(
+                f"{path} has {size} bytes, the manifest says {want['bytes']}; {fix}"
+            )
+        if _sha256(path) != want["sha256"]:
+            raise ReleaseCorrupt(
+                f"{path}: sha256 differs from the manifest's ({want['sha256'][:16]}…); {fix}"
+            )
+    extra = sorted(
+        p.name
+        for p in (release / "store").iterdir()
+        if not _volatile(p.name) and f"store/{p.name}" not in files
+    )
+    if extra:
+        raise ReleaseCorrupt(f"{release / 'store' / extra[0]} was not written by the build; {fix}")
+    if store:
+        _verify_store_counts(release, manifest, fix)
+    return manifest
+
+
+def _verify_store_counts(release: Path, manifest: dict, fix: str) -> None:
+    graphs: dict[str, int] = manifest["graphs"]
+    db = OxigraphStore.open_read_only(release / "store")
+    query = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")
+    text = query.with_tables({("graph",): [(ox.NamedNode(g),) for g in sorted(graphs)]})
+    got = {r["graph"].value: int(r["triples"].value) for r in db.raw_query(text)}
+    total = len(db.quads())
+    del db  # read-only: nothing to flush
+    for graph, n in sorted(graphs.items()):
+        if got.get(graph, 0) != n:
+            raise ReleaseCorrupt(
+                f"{release / 'store'}: graph {graph} holds {got.get(graph, 0)} triples, the "
+                f"manifest says {n}; {fix}"
+            )
+    if total != sum(graphs.values()):
+        raise ReleaseCorrupt(
+            f"{release / 'store'} holds {total} quads, the manifest says {sum(graphs.values())} "
+            f"(graphs it does not list); {fix}"
+        )

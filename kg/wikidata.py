@@ -27,6 +27,7 @@ from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.queries import parse_query_file
 from kg.sources.csvio import read_table
+from kg.sources.iri import iri_problem
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 USER_AGENT = (
@@ -204,6 +205,10 @@ def load_links(root: Path) -> list[LinkRow]:
             raise row.error(f"unknown status '{row['status']}'", field="status")
         if row["status"] == "accepted" and not row["item"].startswith("http"):
             raise row.error("an accepted link needs an item IRI", field="item")
+        for column in ("item", "candidates", "developers", "endpoint"):
+            for value in row[column].split():
+                if problem := iri_problem(value):
+                    raise row.error(problem, field=column, record=row["id"])
         rows.append(LinkRow(*(row[c] for c in COLUMNS)))
     return rows
 

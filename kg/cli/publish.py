@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
+from kg.build import current_release, verify_release
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
 from kg.publish import publish as run_publish
@@ -113,6 +113,7 @@ def publish(
     or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
         release = release_folder(release_from)
+        verify_release(release)  # never publish a corrupt or truncated release
         if to is None:
             pushing = {
                 "--update-url": update_url,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
+from kg.build import current_release, verify_release
 from kg.cli.common import OutOption, user_errors
 from kg.server.app import ServeConfig
 from kg.server.app import serve as run_serve
@@ -45,4 +45,6 @@ def serve(
         config = ServeConfig(
             host, port, timeout, max_rows, workers, quiet=quiet, worker_memory_mb=worker_memory
         )
-        run_serve(current_release(out), config)
+        release = current_release(out)
+        verify_release(release)  # a corrupt or truncated release is refused, naming the file
+        run_serve(release, config)

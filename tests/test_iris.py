@@ -13,13 +13,13 @@ import pytest
 
 from conftest import run_kg
 from kg.errors import SourceError
-from kg.ontology import load_ontology, vocabulary
+from kg.sources.argument import load_statements
 from kg.sources.iri import iri_problem
 from kg.sources.loader import load_sources
-from kg.sources.statements import load_statements
-from kg.tracker import load_imported
-from kg.wikidata import COLUMNS as LINK_COLUMNS
-from kg.wikidata import load_links
+from kg.sources.tracker import load_imported
+from kg.sources.wikidata import COLUMNS as LINK_COLUMNS
+from kg.sources.wikidata import load_links
+from kg.vocab.ontology import load_ontology, vocabulary
 
 TRACKER = Path(__file__).parent / "fixtures" / "tracker" / "good"
 
@@ -102,36 +102,38 @@ def test_license_url_schemes(sources: Path):
         ("https://example.org/gpt 2", "Invalid IRI code point ' '"),
     ],
 )
-def test_a_tracker_link_is_refused_at_import(sources: Path, tmp_path: Path, link: str, words: str):
+def test_a_tracker_link_is_refused_at_import(tmp_path: Path, link: str, words: str):
     folder = tmp_path / "tracker"
     shutil.copytree(TRACKER, folder)
     page = folder / "gpt-2.md"
     page.write_text(
         page.read_text().replace("link: https://example.org/tracker/gpt-2", f"link: '{link}'")
     )
-    before = sorted(p for p in sources.rglob("*"))
-    proc = run_kg("import", "tracker", str(folder), "--sources", str(sources))
+    workspace = tmp_path / "workspace"
+    proc = run_kg("import", "tracker", str(folder), "--workspace", str(workspace))
     assert proc.returncode == 2
     message = " ".join(proc.stderr.split())
     assert "gpt-2.md, record 'GPT-2', field 'link'" in message and words in message
-    assert sorted(p for p in sources.rglob("*")) == before  # nothing written
+    assert not workspace.exists()  # nothing written
 
 
-def test_a_bad_link_in_an_imported_tracker_table(sources: Path):
+def test_a_bad_link_in_an_imported_tracker_table(tmp_path: Path):
     """An import file edited by hand is checked again when the build loads it."""
-    (sources / "imports").mkdir()
-    (sources / "imports" / "tracker.csv").write_text(
+    workspace = tmp_path / "workspace"
+    (workspace / "imports").mkdir(parents=True)
+    (workspace / "imports" / "tracker.csv").write_text(
         "file,title,link,release,model,component,value,license\n"
         "gpt-2.md,GPT-2,javascript:alert(1),2019-02,gpt-2,weights,1,\n"
     )
     with pytest.raises(SourceError) as info:
-        load_imported(sources, {"weights"}, {"gpt-2"})
+        load_imported(workspace, {"weights"}, {"gpt-2"})
     where = (info.value.file, info.value.line, info.value.field)
     assert where == ("imports/tracker.csv", 2, "link")
 
 
-def test_a_bad_item_in_the_wikidata_links(sources: Path):
-    (sources / "imports").mkdir()
+def test_a_bad_item_in_the_wikidata_links(tmp_path: Path):
+    workspace = tmp_path / "workspace"
+    (workspace / "imports").mkdir(parents=True)
     row = {c: "" for c in LINK_COLUMNS} | {
         "kind": "model",
         "id": "gpt-2",
@@ -145,7 +147,7 @@ def test_a_bad_item_in_the_wikidata_links(sources: Path):
     writer = csv.DictWriter(out, LINK_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerow(row)
-    (sources / "imports" / "wikidata.csv").write_text(out.getvalue())
+    (workspace / "imports" / "wikidata.csv").write_text(out.getvalue())
     with pytest.raises(SourceError) as info:
-        load_links(sources)
+        load_links(workspace)
     assert (info.value.line, info.value.record, info.value.field) == (2, "gpt-2", "developers")

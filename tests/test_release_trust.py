@@ -16,18 +16,23 @@ from pathlib import Path
 import pytest
 
 from conftest import Built, run_kg
-from kg.build import (
-    HISTORY,
-    build_lock,
-    clean_staging,
-    current_release,
-    make_current,
-    previous_release,
-    read_manifest,
-    verify_release,
-)
 from kg.errors import KgError
 from kg.paths import resource_dir
+from kg.release.build import HISTORY, build_lock, clean_staging, make_current, previous_release
+from kg.release.release import Release
+
+
+def current_release(out: Path) -> Path:
+    return Release.current(out).path
+
+
+def read_manifest(release: Path) -> dict:
+    return Release(release).manifest
+
+
+def verify_release(release: Path, *, store: bool = True) -> dict:
+    return Release(release).verify(store=store).manifest
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,7 +115,7 @@ def test_serve_and_publish_refuse_a_truncated_dump(release: Path, tmp_path: Path
     served = run_kg("serve", "--port", "0", "--out", str(out))
     assert served.returncode == 2, served.stdout
     assert "dataset.nq" in served.stderr and "corrupt or truncated" in served.stderr
-    published = run_kg("publish", "--out", str(tmp_path / "site"), "--release-from", str(out))
+    published = run_kg("publish", "--site-dir", str(tmp_path / "site"), "--out", str(out))
     assert published.returncode == 2
     assert "dataset.nq" in " ".join(published.stderr.split())
     assert not (tmp_path / "site").exists()

@@ -8,10 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kg.build import build as run_build
-from kg.build import default_output
-from kg.cli.common import OutOption, err_console, progress, user_errors
-from kg.namespaces import DEFAULT_BASE
+from kg.cli.common import (
+    OutOption,
+    WorkspaceOption,
+    err_console,
+    progress,
+    user_errors,
+    workspace_root,
+)
+from kg.release.build import build as run_build
+from kg.release.build import default_output
+from kg.vocab.namespaces import DEFAULT_BASE
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +42,7 @@ def build(
             "(default) or exit with code 2 at once.",
         ),
     ] = True,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Build the graph from the ontology and curated sources into the embedded store."""
     console = Console(soft_wrap=True, highlight=False)
@@ -44,6 +52,7 @@ def build(
             sources,
             base,
             step=progress(err_console),
+            workspace=workspace_root(workspace),
             wait=wait,
             notice=lambda msg: err_console.print(msg, highlight=False, soft_wrap=True),
         )

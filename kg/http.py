@@ -253,7 +253,7 @@ class HttpClient:
         elif new[0] not in ("http", "https"):
             why = f"to a {new[0]}: URL"
         elif new != old and new[1] not in self.allow_hosts:
-            why = f"to another host ({new[1]})"
+            why = f"to another host ({new[1]}:{new[2]})"
         else:
             return target
         raise HttpError(

@@ -329,14 +329,14 @@ def _extract_zip(archive: Path, tree: Path, max_extracted: int) -> str | None:
             raise UnsafeArchive(f"the archive has more than {MAX_MEMBERS} members; refused")
         for info in infos:
             target = _member_path(tree, info.filename)
-            mode = info.external_attr >> 16
-            if info.is_dir():
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix type recorded
+            if info.is_dir() or kind == stat.S_IFDIR:
                 target.mkdir(parents=True, exist_ok=True)
-            elif stat.S_ISLNK(mode):
+            elif kind == stat.S_IFLNK:
                 link = zf.read(info).decode("utf-8", "replace")
                 _check_link(tree, target, info.filename, link)
                 links.append((target, link))
-            elif mode and not stat.S_ISREG(mode):
+            elif kind not in (0, stat.S_IFREG):
                 raise UnsafeArchive(
                     f"archive member '{info.filename}' is a device file or FIFO; refused"
                 )

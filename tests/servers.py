@@ -31,6 +31,7 @@ class KgServer:
         ]
         self.start_seconds = start_seconds
         self.url = ""
+        self.banner = ""  # the line the server printed when it started
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> KgServer:
@@ -54,6 +55,7 @@ class KgServer:
             found = re.search(r"at (http://[^ ]+/) ", line)
             if found:
                 self.url = found.group(1)
+                self.banner = line
                 return self
         self.__exit__(None, None, None)
         self.stderr.seek(0)

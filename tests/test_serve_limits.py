@@ -498,9 +498,9 @@ def test_every_html_answer_has_a_content_security_policy(server: KgServer):
 
 def test_pages_never_link_a_non_http_iri(built: Built):
     """Regression (issue 10, item 6): a tracker `link: "javascript:…"` became a clickable link."""
-    from kg.namespaces import Base
-    from kg.pages import Site
+    from kg.outputs.pages import Site
     from kg.store import OxigraphStore
+    from kg.vocab.namespaces import Base
 
     raw_store = ox.Store()
     model = ox.NamedNode(BASE + "model/x")

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.cli.common import OutOption, user_errors
 from kg.errors import KgError
-from kg.server.app import ServeConfig
-from kg.server.app import serve as run_serve
+from kg.release.release import Release
+from kg.serve.app import ServeConfig
+from kg.serve.app import serve as run_serve
 
 
 def register(app: typer.Typer) -> None:
@@ -137,4 +137,4 @@ def serve(
             store=store,
             reserve=reserve_worker,
         )
-        run_serve(current_release(out), config)
+        run_serve(Release.current(out).path, config)

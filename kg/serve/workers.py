@@ -4,7 +4,7 @@ answer SPARQL; and the pool that shares them fairly among clients.
 A query runs in a worker so that one that passes the time limit can be stopped for sure: the
 worker is killed and a fresh one takes its place, while the other workers go on answering.
 (pyoxigraph has no way to interrupt a running query from Python.) Each worker leaves the network
-before it opens the store (`kg.server.isolation`), so no query can make it connect anywhere.
+before it opens the store (`kg.serve.isolation`), so no query can make it connect anywhere.
 
 The pool runs on the server's event loop. A request waits in its client's queue; whenever a
 worker is free, the clients with waiting requests are served in turn (round robin, each
@@ -29,8 +29,8 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from kg.server.isolation import IsolationError, leave_network
-from kg.server.protocol import (
+from kg.serve.isolation import IsolationError, leave_network
+from kg.serve.protocol import (
     GRAPH_TYPES,
     RDF_FORMATS,
     RESULT_MEDIA,

@@ -79,7 +79,7 @@ class Refused(Exception):
 # --- the read-only check ------------------------------------------------------------------------
 #
 # A friendly refusal, not a safety boundary: the query workers have no network (see
-# `kg.server.isolation`), so a SERVICE clause that got past this check could not reach any host.
+# `kg.serve.isolation`), so a SERVICE clause that got past this check could not reach any host.
 # The scan is linear in the length of the query: each lexeme is matched once, from where the
 # previous one ended, by possessive patterns that never back up. It runs in the worker, under the
 # query's time limit, never in the process that serves the other clients.

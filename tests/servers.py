@@ -64,8 +64,14 @@ class KgServer:
     def children(self) -> set[int]:
         """The server's child processes (its query workers, and multiprocessing's helper)."""
         assert self.proc is not None
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return {int(p) for p in path.read_text().split()}
+        # each thread lists the children it started (workers are restarted from a thread)
+        found: set[int] = set()
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                found.update(int(p) for p in (task / "children").read_text().split())
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+        return found
 
     def __exit__(self, *exc: object) -> None:
         if self.proc and self.proc.poll() is None:

@@ -551,11 +551,14 @@ def test_service_is_refused_and_never_reached(server: KgServer, listener, templa
     port, hits = listener
     query = template.format(url=f"http://127.0.0.1:{port}/sparql")
     reply = get_query(server, query, "application/sparql-results+json")
-    if b"syntax error" in reply.body:  # pyoxigraph 0.5.13 no longer reads `1SERVICE` as one
-        assert reply.status == 400, reply.body
-    else:
-        assert reply.status == 403, reply.body
+    # The text check is a courtesy (a clear 403); what keeps the listener unreached is that the
+    # query workers have no network (tests/test_serve_limits.py runs hundreds of spellings with
+    # the check off). A spelling the linear check cannot tell (`?o<'>'`: an IRI or a
+    # comparison?) runs, and its SERVICE fails in the engine; `1SERVICE` is a syntax error.
+    if reply.status == 403:
         assert "federated queries are not accepted" in reply.text()
+    else:
+        assert reply.status == 400, reply.body
     time.sleep(0.3)
     assert hits == []
 

@@ -186,7 +186,7 @@ def corpus(url: str) -> list[str]:
             "PREFIX ex: <http://example.org/>\n"
             + shape.format(c=comment, k=keyword, u=url if len(out) % 2 else escaped)
         )
-    return out
+    return list(dict.fromkeys(out))
 
 
 def test_the_corpus_is_large_and_varied(listener: Listener):
@@ -216,7 +216,7 @@ def test_without_the_text_check_no_service_query_reaches_the_network(
     queries = corpus(f"http://127.0.0.1:{listener.port}/internal")
     statuses = set()
     for query in queries:
-        reply = post_query(unchecked, query)
+        reply = post_query(unchecked, query, "*/*")
         statuses.add(reply.status)
         assert b"SECRET" not in reply.body
     assert listener.hits == 0
@@ -504,7 +504,7 @@ def test_pages_never_link_a_non_http_iri(built: Built):
 
     raw_store = ox.Store()
     model = ox.NamedNode(BASE + "model/x")
-    for target in ("javascript:alert(1)", "data:text/html,<b>x</b>", "https://example.org/ok"):
+    for target in ("javascript:alert(1)", "data:text/html,x", "https://example.org/ok"):
         raw_store.add(
             ox.Quad(
                 model,

@@ -229,7 +229,7 @@ class WorkerCrashed(Exception):
 
 
 USAGE_WINDOW = 30.0  # seconds over which a client's use of the workers is remembered (decaying)
-LIGHT = 0.25  # a client using less than this share of one worker lately is "light"
+LIGHT = 0.05  # a client using less than this share of one worker lately is "light"
 
 
 class WorkerPool:

@@ -738,9 +738,13 @@ def bind(config: ServeConfig) -> socket.socket:
     """The listening socket, bound before anything else starts, so that a taken port fails at
     once (and workers can check they cannot reach it)."""
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, so that asyncio turns Nagle's algorithm off on every connection (it
+    # checks the protocol number; with Nagle on, an answer written as head and body waited for
+    # the client's delayed ACK: about 40 ms a request on a keep-alive connection)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((config.host, config.port))
     except OSError as exc:
         sock.close()

@@ -29,12 +29,14 @@ import pyoxigraph as ox
 from kg.derive import derive
 from kg.errors import KgError
 from kg.mapping import Mapper
+from kg.mapping_hf import hf_quads
 from kg.mapping_statements import StatementsMapper
 from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
 from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.queries import parse_query_file
 from kg.reports import write_reports
+from kg.sources.hf import load_import
 from kg.sources.loader import load_sources
 from kg.sources.statements import load_statements
 from kg.store import OxigraphStore
@@ -104,6 +106,10 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     imported = load_imported(root, set(vocab.components), {m.id for m in src.models})
     quads += tracker_quads(imported, Base(base))
     quads += link_quads(load_links(root), Base(base))
+    hub = load_import(root)
+    if hub is not None:  # materialised here like every source, until the build streams
+        info, records = hub
+        quads += hf_quads(records, Base(base), info)
     return canonical(quads)
 
 

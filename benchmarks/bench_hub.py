@@ -38,7 +38,7 @@ from kg.namespaces import Base
 from kg.store import OxigraphStore
 b = Base()
 t = time.perf_counter()
-quads = assemble(Path(sys.argv[1]))
+quads = assemble(workspace=Path(sys.argv[1]))
 store = OxigraphStore.in_memory()
 store.add_quads(quads)
 kb = b.graph("curation", "licenses")
@@ -64,34 +64,32 @@ def run(cmd: list[str], memory_gb: float, env: dict | None = None) -> tuple[floa
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     start = time.perf_counter()
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, preexec_fn=limit, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out.seek(0)
-    err.seek(0)
-    text = out.read().decode(errors="replace")
-    if status != 0:
-        tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"exit {os.waitstatus_to_exitcode(status)}: {' | '.join(tail)}")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, preexec_fn=limit, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode(errors="replace")
+        if status != 0:
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"exit {os.waitstatus_to_exitcode(status)}: {' | '.join(tail)}")
     return wall, usage.ru_maxrss / 1024, text
 
 
 def bench(n: int, work: Path, memory_gb: float) -> dict[str, dict]:
     results: dict[str, dict] = {}
     data = work / f"hub-{n}.jsonl"
-    sources = work / f"sources-{n}"
+    workspace = work / f"workspace-{n}"
     out = work / f"output-{n}"
-    shutil.rmtree(sources, ignore_errors=True)
-    shutil.copytree(ROOT / "sources", sources)
+    shutil.rmtree(workspace, ignore_errors=True)
     stages = [
         ("synth", [sys.executable, "benchmarks/synth_hub.py", str(n), str(data)], n),
-        ("import", [*KG, "import", "hf", str(data), "--sources", str(sources)], n),
-        ("build", [*KG, "build", "--sources", str(sources), "--out", str(out)], None),
+        ("import", [*KG, "import", "hf", str(data), "--workspace", str(workspace)], n),
+        ("build", [*KG, "build", "--workspace", str(workspace), "--out", str(out)], None),
         (
             "rules",
-            [sys.executable, "-c", RULES_SCRIPT, str(sources), "tests/fixtures/hf/kb.ttl"],
+            [sys.executable, "-c", RULES_SCRIPT, str(workspace), "tests/fixtures/hf/kb.ttl"],
             None,
         ),
         (

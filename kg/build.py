@@ -39,6 +39,7 @@ from kg.reports import write_reports
 from kg.sources.hf import load_import
 from kg.sources.loader import load_sources
 from kg.sources.statements import load_statements
+from kg.sources.workspace import Workspace
 from kg.store import OxigraphStore
 from kg.tracker import load_imported, tracker_quads
 from kg.wikidata import link_quads, load_links
@@ -93,8 +94,11 @@ def _key(q: ox.Quad) -> tuple[str, str, str, str]:
     return (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))
 
 
-def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Quad]:
-    """Every quad of the asserted dataset, deduplicated and in a fixed order."""
+def assemble(
+    sources: Path | None = None, base: str = DEFAULT_BASE, workspace: Path | None = None
+) -> list[ox.Quad]:
+    """Every quad of the asserted dataset, deduplicated and in a fixed order. Imports are read
+    from `workspace` (none when it is None)."""
     triples = load_ontology()
     vocab = vocabulary(triples)
     root = sources or resource_dir("sources")
@@ -103,13 +107,15 @@ def assemble(sources: Path | None = None, base: str = DEFAULT_BASE) -> list[ox.Q
     mapper = Mapper(Base(base), vocab)
     quads = mapper.ontology(triples) + mapper.sources(src)
     quads += StatementsMapper(Base(base)).quads(statements)
-    imported = load_imported(root, set(vocab.components), {m.id for m in src.models})
-    quads += tracker_quads(imported, Base(base))
-    quads += link_quads(load_links(root), Base(base))
-    hub = load_import(root)
-    if hub is not None:  # materialised here like every source, until the build streams
-        info, records = hub
-        quads += hf_quads(records, Base(base), info)
+    if workspace is not None:
+        ws = Workspace(workspace)
+        imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
+        quads += tracker_quads(imported, Base(base))
+        quads += link_quads(load_links(ws.root), Base(base))
+        hub = load_import(ws)
+        if hub is not None:  # materialised here like every source, until the build streams
+            meta, records = hub
+            quads += hf_quads(records, Base(base), meta)
     return canonical(quads)
 
 
@@ -126,11 +132,13 @@ def build(
     sources: Path | None = None,
     base: str = DEFAULT_BASE,
     step: Callable[[str], None] = lambda _msg: None,
+    workspace: Path | None = None,
 ) -> BuildResult:
-    """Build a release. Any error leaves the previous release in place and raises KgError."""
+    """Build a release (with the imports in `workspace`, if given). Any error leaves the previous
+    release in place and raises KgError."""
     out = out or default_output()
-    step("reading the ontology and curated sources")
-    asserted = assemble(sources, base)
+    step("reading the ontology, curated sources and imports")
+    asserted = assemble(sources, base, workspace)
     b = Base(base)
     prefixes = b.prefixes(with_base=False)
     releases = out / "releases"

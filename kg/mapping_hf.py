@@ -11,11 +11,13 @@ weights' level, are derived by rules (queries/derive/), never here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.namespaces import DCTERMS, PROV, RDF, RDFS, XSD, Base, gao
-from kg.sources.hf import HubRecord, ImportInfo
+from kg.sources.hf import DEFAULT_ENDPOINT, HubRecord
+from kg.sources.workspace import Provenance
 
 A = NamedNode(RDF + "type")
 LABEL = NamedNode(RDFS + "label")
@@ -35,7 +37,7 @@ def model_iri(base: Base, repo_id: str) -> NamedNode:
     return base.iri("hf-model", *repo_id.split("/"))
 
 
-def hf_quads(records: Iterable[HubRecord], base: Base, meta: ImportInfo) -> Iterator[Quad]:
+def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iterator[Quad]:
     """The quads of every record, then the graph's provenance. Streams: nothing is kept."""
     graph = base.graph("imports", "hf")
     source = base.iri("source", "hf")
@@ -62,7 +64,7 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: ImportInfo) -> Iter
     created = NamedNode(DCTERMS + "created")
     modified = NamedNode(DCTERMS + "modified")
     see_also = NamedNode(RDFS + "seeAlso")
-    site = meta.endpoint.rstrip("/")
+    site = meta.extra.get("endpoint", DEFAULT_ENDPOINT).rstrip("/")
     for r in records:
         s = model_iri(base, r.id)
 
@@ -107,7 +109,7 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: ImportInfo) -> Iter
     yield from provenance(base, meta)
 
 
-def provenance(base: Base, meta: ImportInfo) -> Iterator[Quad]:
+def provenance(base: Base, meta: Provenance) -> Iterator[Quad]:
     graph = base.graph("imports", "hf")
     source = base.iri("source", "hf")
     g = base.graph("metadata")
@@ -124,11 +126,13 @@ def provenance(base: Base, meta: ImportInfo) -> Iterator[Quad]:
         LABEL,
         Literal(
             f"Hugging Face Hub model listing ({meta.records} repositories, read "
-            f"{meta.retrieved} from {meta.source}, imported with kg import hf)"
+            f"{meta.retrieved} from {meta.upstream or Path(meta.folder).name}, "
+            "imported with kg import hf)"
         ),
         g,
     )
-    yield Quad(source, NamedNode(DCTERMS + "identifier"), Literal(meta.source), g)
+    if meta.upstream:
+        yield Quad(source, NamedNode(PROV + "wasDerivedFrom"), NamedNode(meta.upstream), g)
     yield Quad(
         source,
         NamedNode(DCTERMS + "created"),

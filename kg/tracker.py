@@ -3,7 +3,7 @@
 Front matter: `title`, `link`, `release: {month, year}`, then `training` / `evaluation` /
 `deployment` -> `code` / `data` -> component -> `{value: 1-5 | N/A | Unknown, license: ...}`.
 `kg import tracker DIR` checks every file, matches each model to the paper's by name, and writes
-the normalised cells to `<sources>/imports/tracker.csv` (atomically), which `kg build` loads into
+the normalised cells to `<workspace>/imports/tracker.csv` (atomically), which `kg build` loads into
 its own named graph `graph/imports/tracker`. Models it cannot match are reported, not guessed.
 """
 
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kg.errors import SourceError
 from kg.sources.csvio import Row, read_table
+from kg.sources.safe_yaml import loads
 
 IMPORT_FILE = "imports/tracker.csv"
 COLUMNS = ["file", "title", "link", "release", "model", "component", "value", "license"]
@@ -74,13 +73,7 @@ def front_matter(path: Path) -> dict[str, Any]:
     end = text.find("\n---", 3)
     if end < 0:
         raise SourceError(path.name, "the front matter is not closed by a --- line")
-    try:
-        data = yaml.safe_load(text[3:end])
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(
-            path.name, f"malformed YAML front matter: {exc}", line=(mark.line + 2) if mark else None
-        ) from None
+    data = loads(text[3:end], path.name)  # limits: a hostile file fails fast
     if not isinstance(data, dict):
         raise SourceError(path.name, "the front matter is not a YAML mapping")
     return data

@@ -4,7 +4,7 @@ Each name is looked up by exact English label through a SPARQL endpoint with SPA
 (endpoint configurable; descriptive User-Agent; timeout; retries with backoff). Every answer is
 cached on disk, keyed by endpoint and query, so later runs are reproducible offline. A name with
 exactly one candidate is accepted; none or several are listed for a person to decide, never
-guessed. The outcome is written atomically to `<sources>/imports/wikidata.csv`, which the build
+guessed. The outcome is written atomically to `<workspace>/imports/wikidata.csv`, which the build
 loads into `graph/links/wikidata` with its provenance. A broken answer (timeout, HTTP error,
 malformed JSON, endpoint down) stops with a clear error and leaves the cache and the previous
 links as they were.

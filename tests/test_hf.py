@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,8 @@ from kg.mapping_hf import hf_quads
 from kg.namespaces import Base, gao
 from kg.ontology import load_ontology, vocabulary
 from kg.queries import resolve
-from kg.sources.hf import ImportInfo, ReadReport, check_record, read_records
+from kg.sources.hf import ReadReport, check_record, read_records
+from kg.sources.workspace import Provenance
 from kg.store import OxigraphStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
@@ -40,7 +40,7 @@ def hub_store(path: Path = MODELS) -> OxigraphStore:
         ox.Quad(t.subject, t.predicate, t.object, kb)
         for t in ox.parse(path=str(FIXTURES / "kb.ttl"))
     )
-    info = ImportInfo(path.name, "https://huggingface.co", "2026-11-30", VALID)
+    info = Provenance("hf", "Hub", retrieved="2026-11-30", folder=str(path), records=VALID)
     store.add_quads(hf_quads(read_records(path, ReadReport()), base, info))
     derive(store, base, [])
     return store
@@ -233,29 +233,31 @@ def test_lineage_walks_up_and_down(store: OxigraphStore):
 
 
 @pytest.fixture
-def sources(sources_dir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "sources"
-    shutil.copytree(sources_dir, target)
-    return target
+def workspace(tmp_path: Path) -> Path:
+    return tmp_path / "workspace"
 
 
-def imported(sources: Path) -> list[str]:
-    return (sources / "imports" / "hf" / "models.jsonl").read_text().splitlines()
+def imported(workspace: Path) -> list[str]:
+    return (workspace / "imports" / "hf.jsonl").read_text().splitlines()
 
 
-def test_import_file_reports_malformed_and_unresolved(sources: Path):
-    proc = run_kg("import", "hf", str(MODELS), "--sources", str(sources))
+def provenance(workspace: Path) -> dict:
+    return json.loads((workspace / "imports" / "hf.provenance.json").read_text())
+
+
+def test_import_file_reports_malformed_and_unresolved(workspace: Path):
+    proc = run_kg("import", "hf", str(MODELS), "--workspace", str(workspace))
     assert proc.returncode == 0, proc.stderr
     assert f"Imported {VALID} repositories of 25 records" in proc.stdout
     assert "line 18, record 'org/bad-downloads', field 'downloads'" in proc.stdout
     assert "'my-custom-thing': 1" in proc.stdout
-    assert len(imported(sources)) == VALID
-    meta = json.loads((sources / "imports" / "hf" / "import.json").read_text())
-    assert meta["records"] == VALID and meta["source"] == "models.jsonl"
+    assert len(imported(workspace)) == VALID
+    meta = provenance(workspace)
+    assert meta["records"] == VALID and meta["folder"] == str(MODELS)
 
 
-def test_import_missing_file_is_a_clear_error(sources: Path, tmp_path: Path):
-    proc = run_kg("import", "hf", str(tmp_path / "nope.jsonl"), "--sources", str(sources))
+def test_import_missing_file_is_a_clear_error(workspace: Path, tmp_path: Path):
+    proc = run_kg("import", "hf", str(tmp_path / "nope.jsonl"), "--workspace", str(workspace))
     assert proc.returncode == 2 and "nope.jsonl: no such file" in proc.stderr
 
 
@@ -290,14 +292,14 @@ def hub(tmp_path: Path):
         p.wait(timeout=10)
 
 
-def live(endpoint: str, sources: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+def live(endpoint: str, workspace: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_TELEMETRY": "1"}
     env.pop("HF_HUB_OFFLINE", None)
     return run_kg(
         "import",
         "hf",
-        "--sources",
-        str(sources),
+        "--workspace",
+        str(workspace),
         "--cache",
         str(cache),
         "--page-size",
@@ -309,46 +311,45 @@ def live(endpoint: str, sources: Path, cache: Path, *extra: str) -> subprocess.C
     )
 
 
-def test_live_pages_by_link_headers(hub, sources: Path, tmp_path: Path):
+def test_live_pages_by_link_headers(hub, workspace: Path, tmp_path: Path):
     endpoint, log = hub()
-    proc = live(endpoint, sources, tmp_path / "cache")
+    proc = live(endpoint, workspace, tmp_path / "cache")
     assert proc.returncode == 0, proc.stderr
     # the server serves the 23 JSON objects of the fixture, 4 a page: 6 pages
     assert len(log.read_text().splitlines()) == 6
     assert "Imported 15 repositories of 23 records" in proc.stdout
-    by_file = sources.parent / "by-file"
-    shutil.copytree(sources, by_file)
-    assert run_kg("import", "hf", str(MODELS), "--sources", str(by_file)).returncode == 0
-    assert imported(sources) == imported(by_file)
-    meta = json.loads((sources / "imports" / "hf" / "import.json").read_text())
-    assert meta["source"] == f"{endpoint}/api/models" and meta["endpoint"] == endpoint
+    by_file = tmp_path / "by-file"
+    assert run_kg("import", "hf", str(MODELS), "--workspace", str(by_file)).returncode == 0
+    assert imported(workspace) == imported(by_file)
+    meta = provenance(workspace)
+    assert meta["upstream"] == f"{endpoint}/api/models" and meta["extra"]["endpoint"] == endpoint
 
 
-def test_live_resumes_where_it_stopped(hub, sources: Path, tmp_path: Path):
+def test_live_resumes_where_it_stopped(hub, workspace: Path, tmp_path: Path):
     endpoint, log = hub("fail-at-8")
     cache = tmp_path / "cache"
-    proc = live(endpoint, sources, cache)
+    proc = live(endpoint, workspace, cache)
     assert proc.returncode == 2 and "503" in proc.stderr
-    assert not (sources / "imports" / "hf").exists()  # nothing half-imported
+    assert not (workspace / "imports" / "hf.jsonl").exists()  # nothing half-imported
     state = json.loads((cache / "checkpoint.json").read_text())
     assert state["records"] == 8 and "cursor=8" in state["next"]
     Path(f"{log}.heal").touch()
-    proc = live(endpoint, sources, cache)
+    proc = live(endpoint, workspace, cache)
     assert proc.returncode == 0, proc.stderr
     requests = log.read_text().splitlines()
     # two pages, a failed third, then the third again and the rest: the first two not refetched
     assert len(requests) == 7 and "cursor=8" in requests[3]
-    assert len(imported(sources)) == VALID
+    assert len(imported(workspace)) == VALID
 
 
-def test_offline_is_a_clear_error(sources: Path, tmp_path: Path):
-    proc = live(f"http://127.0.0.1:{free_port()}", sources, tmp_path / "cache")
+def test_offline_is_a_clear_error(workspace: Path, tmp_path: Path):
+    proc = live(f"http://127.0.0.1:{free_port()}", workspace, tmp_path / "cache")
     assert proc.returncode == 2
     assert "cannot reach" in proc.stderr and "offline" in proc.stderr
 
 
-def test_next_link_to_another_host_is_refused(hub, sources: Path, tmp_path: Path):
+def test_next_link_to_another_host_is_refused(hub, workspace: Path, tmp_path: Path):
     endpoint, log = hub("offsite")
-    proc = live(endpoint, sources, tmp_path / "cache")
+    proc = live(endpoint, workspace, tmp_path / "cache")
     assert proc.returncode == 2 and "refused" in proc.stderr
     assert len(log.read_text().splitlines()) == 1

@@ -1,7 +1,8 @@
-"""`kg import tracker DIR`: bring the paper's online tracker into the curated sources."""
+"""`kg import …`: bring other sources into the workspace (never into the installed package)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,15 +10,18 @@ from typing import Annotated
 
 import typer
 
-from kg.cli.common import err_console, user_errors
-from kg.fsutil import write_atomic
+from kg.cli.common import WorkspaceOption, err_console, user_errors, workspace_root
 from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.hf import HubRecord
 from kg.sources.loader import load_sources
+from kg.sources.workspace import Provenance, Workspace
 from kg.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
 
-imports = typer.Typer(help="Import other sources into the curated sources.", no_args_is_help=True)
+imports = typer.Typer(
+    help="Import other sources into the workspace (./kg-workspace or $KG_WORKSPACE).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,13 +34,15 @@ def tracker(
     sources: Annotated[
         Path | None,
         typer.Option(
-            help="Curated sources folder to write imports/tracker.csv into "
-            "(default: the project's sources/)."
+            help="Curated sources folder to match models against (default: the project's)."
         ),
     ] = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
-    """Read tracker files, match models to the paper's by name, write imports/tracker.csv."""
+    """Read tracker files, match models to the paper's by name, write imports/tracker.csv
+    into the workspace."""
     with user_errors():
+        ws = Workspace(workspace_root(workspace))
         root = sources or resource_dir("sources")
         src = load_sources(root, vocabulary(load_ontology()))
         names: dict[str, str] = {}
@@ -44,8 +50,14 @@ def tracker(
             names[normalise(m.name)] = m.id
             names[normalise(m.table3_label)] = m.id
         result = read_tracker(folder, names)
-        target = root / IMPORT_FILE
-        write_atomic(target, to_csv(result).encode("utf-8"))
+        provenance = Provenance(
+            source="tracker",
+            title="The paper's online tracker",
+            retrieved=dt.date.today().isoformat(),
+            folder=str(folder),
+            records=len(result.matched),
+        )
+        target = ws.write(Path(IMPORT_FILE).name, to_csv(result).encode("utf-8"), provenance)
     typer.echo(
         f"Imported {len(result.matched)} model file(s), {len(result.cells)} cells, into {target}."
     )
@@ -63,10 +75,7 @@ def hf(
             "from $HF_ENDPOINT (default https://huggingface.co), cached and resumable."
         ),
     ] = None,
-    sources: Annotated[
-        Path | None,
-        typer.Option(help="Sources folder to write imports/hf/ into (default: sources/)."),
-    ] = None,
+    workspace: WorkspaceOption = None,
     cache: Annotated[
         Path,
         typer.Option(help="Where a live fetch keeps its pages and checkpoint."),
@@ -80,20 +89,19 @@ def hf(
     ] = False,
     retries: Annotated[int, typer.Option(help="Retries of a failed page request.")] = 5,
 ) -> None:
-    """Import Hugging Face Hub model metadata into imports/hf/ (read by the next kg build)."""
-    import datetime as dt
-
-    from kg.sources.hf import ImportInfo, ReadReport, endpoint, read_records, write_import
+    """Import Hugging Face Hub model metadata into the workspace's imports/hf.jsonl (read by the
+    next kg build); malformed records and unresolved licenses are listed."""
+    from kg.sources.hf import DEFAULT_ENDPOINT, ReadReport, endpoint, read_records, write_import
 
     with user_errors():
-        root = sources or resource_dir("sources")
+        ws = Workspace(workspace_root(workspace))
         today = dt.datetime.now(dt.UTC).date().isoformat()
         if file is None:
             base = endpoint()
             path = _fetch(cache, limit, page_size, refresh, retries)
-            source = f"{base}/api/models"
+            upstream, folder = f"{base}/api/models", ""
         else:
-            base, path, source = "https://huggingface.co", file, file.name
+            base, path, upstream, folder = DEFAULT_ENDPOINT, file, "", str(file)
         report = ReadReport()
         keys: Counter[str] = Counter()
 
@@ -104,8 +112,16 @@ def hf(
 
         target, info = write_import(
             counted(read_records(path, report)),
-            root,
-            lambda n: ImportInfo(source, base, today, n),
+            ws,
+            lambda n: Provenance(
+                source="hf",
+                title="Hugging Face Hub model listing",
+                upstream=upstream,
+                retrieved=today,
+                folder=folder,
+                records=n,
+                extra={"endpoint": base},
+            ),
         )
         unresolved = unresolved_keys(keys)
     typer.echo(
@@ -169,7 +185,7 @@ def unresolved_keys(keys: Counter[str]) -> Counter[str]:
     if not keys:
         return Counter()
     store = OxigraphStore.in_memory()
-    store.add_quads(assemble())
+    store.add_quads(assemble())  # the curated sources: the license knowledge base
     stand_in = {ox.NamedNode(f"urn:kg:license-key:{i}"): k for i, k in enumerate(sorted(keys))}
     store.add_quads(
         ox.Quad(s, gao("licenseKey"), ox.Literal(k), ox.DefaultGraph()) for s, k in stand_in.items()

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kg.errors import KgError
+from kg.sources.workspace import Provenance, Workspace
 
 # a Hub repository id: an optional owner and a name, each of letters, digits, '-', '_', '.'
 REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -440,64 +441,52 @@ def _next_link(response: Any, origin: Any) -> str | None:
 # ---------------------------------------------------------------------------
 # The import in the workspace: checked records, one per line, and what they came from
 # ---------------------------------------------------------------------------
-IMPORT_DIR = "imports/hf"
-RECORDS_FILE = "models.jsonl"
-META_FILE = "import.json"
-
-
-@dataclass(frozen=True)
-class ImportInfo:
-    source: str  # the file name or the listing URL
-    endpoint: str  # the Hub the ids belong to
-    retrieved: str  # ISO date
-    records: int
+IMPORT_FILE = "hf.jsonl"  # in the workspace's imports/, beside hf.provenance.json
 
 
 def write_import(
-    records: Iterator[HubRecord], root: Path, info: Callable[[int], ImportInfo]
-) -> tuple[Path, ImportInfo]:
-    """Write checked records to `root/imports/hf/` as they stream by; atomic: the previous import
-    stays until the new one is complete. `info` is given the number of records written."""
+    records: Iterator[HubRecord], ws: Workspace, provenance: Callable[[int], Provenance]
+) -> tuple[Path, Provenance]:
+    """Write checked records to the workspace as they stream by, then their provenance
+    (`provenance` is given the count). Atomic: the previous import stays until this one is
+    complete; the data is renamed into place last, as Workspace.write does."""
     import tempfile
 
     from kg.fsutil import write_atomic
 
-    folder = root / IMPORT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{RECORDS_FILE}.", dir=folder)
+    target = ws.path(IMPORT_FILE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{IMPORT_FILE}.", dir=target.parent)
     count = 0
     try:
         with os.fdopen(fd, "wb") as out:
             for record in records:
                 out.write(record.to_json().encode("utf-8") + b"\n")
                 count += 1
-        meta = info(count)
-        os.replace(tmp, folder / RECORDS_FILE)
+        meta = provenance(count)
+        write_atomic(ws.provenance_path(meta.source), meta.to_json())
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    write_atomic(folder / META_FILE, (json.dumps(asdict(meta), indent=2) + "\n").encode())
-    return folder / RECORDS_FILE, meta
+    return target, meta
 
 
-def load_import(root: Path) -> tuple[ImportInfo, Iterator[HubRecord]] | None:
+def load_import(ws: Workspace) -> tuple[Provenance, Iterator[HubRecord]] | None:
     """The workspace's import (the build's view), or None when there is none. The records were
-    checked when imported; a file changed by hand since is checked again, line by line."""
-    folder = root / IMPORT_DIR
-    if not (folder / RECORDS_FILE).is_file():
+    checked when imported; a file changed by hand since is checked again, line by line, and the
+    first problem stops the build."""
+    path = ws.path(IMPORT_FILE)
+    if not path.is_file():
         return None
-    where = f"{IMPORT_DIR}/{META_FILE}"
-    try:
-        info = ImportInfo(**json.loads((folder / META_FILE).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise KgError(f"{where} is missing: run kg import hf again") from None
-    except (ValueError, TypeError) as exc:
-        raise KgError(f"{where}: unreadable ({exc}); run kg import hf again") from None
+    meta = ws.provenance("hf")
+    if meta is None:
+        raise KgError(f"imports/{IMPORT_FILE} has no hf.provenance.json beside it: import again")
 
     def records() -> Iterator[HubRecord]:
         report = ReadReport()
-        yield from read_records(folder / RECORDS_FILE, report)
+        yield from read_records(path, report)
         if report.problems:
-            raise KgError(f"{IMPORT_DIR}/{RECORDS_FILE}, {report.problems[0]}")
+            raise KgError(f"imports/{IMPORT_FILE}, {report.problems[0]}")
 
-    return info, records()
+    return meta, records()

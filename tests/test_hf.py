@@ -207,7 +207,7 @@ def test_each_check_lists_its_kind(store: OxigraphStore, check: str, expected: i
     found = rows(store, f"checks/hub-{check}")
     assert len(found) == expected
     assert all(r["chain"] and r["chain"].startswith(r["model"]) for r in found)
-    assert resolve(f"checks/hub-{check}").extra["severity"] in ("error", "warning")
+    assert resolve(f"checks/hub-{check}").extra["severity"] in ("error", "warn")
 
 
 def test_unresolved_licenses_listed_never_guessed(store: OxigraphStore):

@@ -32,9 +32,9 @@ RULES_SCRIPT = r"""
 import json, sys, time
 from pathlib import Path
 import pyoxigraph as ox
-from kg.build import assemble
-from kg.derive import rules
-from kg.namespaces import Base
+from kg.release.build import assemble
+from kg.checks.derive import rules
+from kg.vocab.namespaces import Base
 from kg.store import OxigraphStore
 b = Base()
 t = time.perf_counter()

@@ -14,15 +14,15 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import free_port, run_kg, wait_for
-from kg.derive import derive
-from kg.mapping import Mapper
-from kg.mapping_hf import hf_quads
-from kg.namespaces import Base, gao
-from kg.ontology import load_ontology, vocabulary
-from kg.queries import resolve
+from kg.checks.derive import derive
+from kg.mapping.hf import hf_quads
+from kg.mapping.paper import Mapper
 from kg.sources.hf import ReadReport, check_record, read_records
 from kg.sources.workspace import Provenance
 from kg.store import OxigraphStore
+from kg.store.queries import resolve
+from kg.vocab.namespaces import Base, gao
+from kg.vocab.ontology import load_ontology, vocabulary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
 MODELS = FIXTURES / "models.jsonl"

@@ -11,12 +11,12 @@ from typing import Annotated
 import typer
 
 from kg.cli.common import WorkspaceOption, err_console, user_errors, workspace_root
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.hf import HubRecord
 from kg.sources.loader import load_sources
+from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
 from kg.sources.workspace import Provenance, Workspace
-from kg.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
+from kg.vocab.ontology import load_ontology, vocabulary
 
 imports = typer.Typer(
     help="Import other sources into the workspace (./kg-workspace or $KG_WORKSPACE).",
@@ -177,10 +177,10 @@ def unresolved_keys(keys: Counter[str]) -> Counter[str]:
     (queries/derive/60-hub-license.rq) run on the curated sources and one stand-in per key."""
     import pyoxigraph as ox
 
-    from kg.build import assemble
-    from kg.derive import rules
-    from kg.namespaces import gao
+    from kg.checks.derive import rules
+    from kg.release.build import assemble
     from kg.store import OxigraphStore
+    from kg.vocab.namespaces import gao
 
     if not keys:
         return Counter()

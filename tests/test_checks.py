@@ -88,8 +88,9 @@ def paper_results(built: Built) -> dict[str, CheckResult]:
 
 
 def test_every_check_is_tested():
-    assert sorted(c.name for c in CHECKS) == sorted(FIRES)
-    assert all(c.group == "errata" for c in CHECKS)
+    # the Hub's lineage checks (hub-*) are tested on Hub fixtures in tests/test_hf.py
+    assert sorted(c.name for c in CHECKS if not c.name.startswith("hub-")) == sorted(FIRES)
+    assert all(c.group == "errata" for c in CHECKS if not c.name.startswith("hub-"))
 
 
 @pytest.mark.parametrize("name", sorted(FIRES))

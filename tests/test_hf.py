@@ -210,6 +210,23 @@ def test_each_check_lists_its_kind(store: OxigraphStore, check: str, expected: i
     assert resolve(f"checks/hub-{check}").extra["severity"] in ("error", "warn")
 
 
+def test_every_hub_check_is_tested():
+    from kg.checks.sparql_checks import load_checks
+
+    hub = {c.name for c in load_checks() if c.name.startswith("hub-")}
+    tested = {
+        f"hub-{k}"
+        for k in (
+            "license-not-kept",
+            "non-commercial-base",
+            "share-alike-base",
+            "use-restrictions-dropped",
+            "openness-exceeds-base",
+        )
+    }
+    assert hub == tested | {"hub-unresolved-license"}
+
+
 def test_unresolved_licenses_listed_never_guessed(store: OxigraphStore):
     assert rows(store, "checks/hub-unresolved-license") == [
         {"key": "acme license", "repositories": "1", "example": "org/other"},

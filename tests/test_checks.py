@@ -123,7 +123,7 @@ def test_errata_rows_are_the_checks_rows(built: Built, paper_results):
     key = lambda r: (r["rule"], r["model"], r["component"], r["license"])  # noqa: E731
     assert sorted(union, key=key) == sorted(from_checks, key=key)
     report = (Release.current(built.out).reports / "errata.md").read_text()
-    for c in CHECKS:  # titles come from the checks' headers
+    for c in (c for c in CHECKS if c.group == "errata"):  # titles from the checks' headers
         assert f"| {c.title} | `{c.name}` | {c.severity.value} |" in report
 
 

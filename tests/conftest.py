@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import BuildResult, build
 from kg.paths import resource_dir
+from kg.release.build import BuildResult, build
 
 ROOT = Path(__file__).resolve().parent.parent
 # Table 1's five permission columns, in the paper's order.
@@ -56,10 +56,10 @@ def run_kg(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
 
 
 def publish(target: Path, built: Built):
-    """`kg publish --out TARGET` of the session build, with a fixed issued date."""
+    """`kg publish --site-dir TARGET` of the session build, with a fixed issued date."""
     return run_kg(
         "publish",
-        "--out",
+        "--site-dir",
         str(target),
         "--issued",
         "2026-11-22",
@@ -67,7 +67,7 @@ def publish(target: Path, built: Built):
         "https://example.org/sparql",
         "--site",
         "https://example.org/kg/",
-        "--release-from",
+        "--out",
         str(built.out),
     )
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from conftest import Built
-from kg.build import current_release
-from kg.namespaces import GAO, ONTOLOGY_IRI, RDF, RDFS, SKOS
+from kg.release.release import Release
+from kg.vocab.namespaces import GAO, ONTOLOGY_IRI, RDF, RDFS, SKOS
 
 LABELS = {RDFS + "label", SKOS + "prefLabel"}
 DEFINITIONS = {SKOS + "definition", RDFS + "comment"}
@@ -15,7 +15,7 @@ BASE = "https://w3id.org/genai-openness/"
 
 
 def quads(built: Built) -> list[ox.Quad]:
-    path = current_release(built.out) / "dumps" / "dataset.nq"
+    path = Release.current(built.out).dumps / "dataset.nq"
     return list(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
 
 

@@ -19,9 +19,9 @@ import rewrite
 from static_hosts import NGINX, NginxServer, PlainStaticServer
 
 from conftest import Built
-from kg.build import current_release
-from kg.namespaces import ONTOLOGY_IRI, Base
 from kg.outputs.linked import link_header
+from kg.release.release import Release
+from kg.vocab.namespaces import ONTOLOGY_IRI, Base
 
 BASE = "https://w3id.org/genai-openness/"
 SITE = "https://example.org/kg/"  # where the release is published (kg publish --site)
@@ -41,7 +41,7 @@ def graph_iris(built: Built) -> list[str]:
     """Every IRI under the base that the dataset names (subjects, objects, graphs), without
     the fragment a client keeps to itself."""
     out: set[str] = set()
-    dataset = current_release(built.out) / "dumps" / "dataset.nq"
+    dataset = Release.current(built.out).dumps / "dataset.nq"
     for q in ox.parse(path=str(dataset), format=ox.RdfFormat.N_QUADS):
         for term in (q.subject, q.object, q.graph_name):
             if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
@@ -177,10 +177,10 @@ def test_jsonld_variants_are_compact_and_mean_what_the_turtle_says(published: Pa
 
 
 def test_the_static_ontology_is_whole_and_its_version_iri_serves_it(built: Built, published: Path):
-    release = current_release(built.out)
+    release = Release.current(built.out)
     whole = {
         str(t)
-        for t in ox.parse(path=str(release / "dumps" / "ontology.ttl"), format=ox.RdfFormat.TURTLE)
+        for t in ox.parse(path=str(release.dumps / "ontology.ttl"), format=ox.RdfFormat.TURTLE)
         if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)
     }
     version = next(

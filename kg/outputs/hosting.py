@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import urllib.parse
 
-from kg.pages import VARIANTS
+from kg.outputs.pages import VARIANTS
 
 # The RDF variants in the order the rules try them: (extension, media type).
 NEGOTIATED: list[tuple[str, str]] = [(ext, v[1]) for ext, v in VARIANTS.items()]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import DCTERMS, ONTOLOGY_IRI, RDF, XSD, Base
-from kg.pages import VARIANTS, Site, local_path
+from kg.outputs.pages import VARIANTS, Site, local_path
+from kg.vocab.namespaces import DCTERMS, ONTOLOGY_IRI, RDF, XSD, Base
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -19,9 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import __version__
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import DCTERMS, GAO, ONTOLOGY_IRI, PREFIXES, RDF, RDFS, XSD, Base
 from kg.outputs import hosting
 from kg.outputs.linked import (
     CONTEXT,
@@ -34,8 +32,9 @@ from kg.outputs.linked import (
     static_path,
     write_resources,
 )
-from kg.pages import Site
-from kg.store import OxigraphStore
+from kg.outputs.pages import Site
+from kg.release.release import Release
+from kg.vocab.namespaces import DCTERMS, GAO, ONTOLOGY_IRI, PREFIXES, RDF, RDFS, XSD, Base
 
 # file name -> (format, media type, whole dataset with graphs?)
 DUMPS = {
@@ -318,7 +317,7 @@ def ontology_html(path: Path) -> str:
 
 
 def publish(
-    release: Path,
+    release: Release,
     target: Path,
     issued: str,
     site: str | None = None,
@@ -326,12 +325,12 @@ def publish(
     contact: str | None = None,
 ) -> Path:
     """Write a complete release into `target`, replacing the previous one only at the end."""
-    manifest = read_manifest(release)
-    base = Base(manifest["base"])
+    manifest = release.manifest
+    base = release.base
     public = site or base.base
     public = public if public.endswith("/") else public + "/"
-    store = OxigraphStore.open_read_only(release / "store")
-    quads = sorted(store.quads(), key=_key)
+    store = release.open_store()
+    quads = list(release.sorted_quads(store))
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
@@ -339,10 +338,10 @@ def publish(
     try:
         prefixes = base.prefixes(with_base=False)
         write_dumps(quads, staging / "dumps", prefixes)
-        ontology_file = release / "dumps" / "ontology.ttl"
+        ontology_file = release.dumps / "ontology.ttl"
         shutil.copy2(ontology_file, staging / "dumps" / "ontology.ttl")
         shutil.copy2(ontology_file, staging / "ontology.ttl")  # the old link: the whole ontology
-        built = release_date(release)
+        built = release_date(release.path)
         description = describe(
             base, manifest, quads, issued, public, sparql, modified=built, contact=contact
         )
@@ -384,8 +383,8 @@ def publish(
         for name, text in files.items():
             (staging / name).write_text(text, encoding="utf-8")
         for folder in ("reports", "figures"):
-            if (release / folder).is_dir():
-                shutil.copytree(release / folder, staging / folder)
+            if (release.path / folder).is_dir():
+                shutil.copytree(release.path / folder, staging / folder)
         old = None
         if target.exists():
             if not (target / "void.ttl").exists() and any(target.iterdir()):

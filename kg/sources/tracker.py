@@ -3,7 +3,7 @@
 Front matter: `title`, `link`, `release: {month, year}`, then `training` / `evaluation` /
 `deployment` -> `code` / `data` -> component -> `{value: 1-5 | N/A | Unknown, license: ...}`.
 `kg import tracker DIR` checks every file, matches each model to the paper's by name, and writes
-the normalised cells to `<sources>/imports/tracker.csv` (atomically), which `kg build` loads into
+the normalised cells to `<workspace>/imports/tracker.csv` (atomically), which `kg build` loads into
 its own named graph `graph/imports/tracker`. Models it cannot match are reported, not guessed.
 """
 
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kg.errors import SourceError
 from kg.sources.csvio import Row, read_table
+from kg.sources.safe_yaml import loads
 
 IMPORT_FILE = "imports/tracker.csv"
 COLUMNS = ["file", "title", "link", "release", "model", "component", "value", "license"]
@@ -74,13 +73,7 @@ def front_matter(path: Path) -> dict[str, Any]:
     end = text.find("\n---", 3)
     if end < 0:
         raise SourceError(path.name, "the front matter is not closed by a --- line")
-    try:
-        data = yaml.safe_load(text[3:end])
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(
-            path.name, f"malformed YAML front matter: {exc}", line=(mark.line + 2) if mark else None
-        ) from None
+    data = loads(text[3:end], path.name)  # limits: a hostile file fails fast
     if not isinstance(data, dict):
         raise SourceError(path.name, "the front matter is not a YAML mapping")
     return data
@@ -190,60 +183,3 @@ def _checked(row: Row, components: set[str], models: set[str]) -> TrackerCell:
     if row["value"] not in VALUES:
         raise row.error(f"unknown value '{row['value']}'", field="value")
     return TrackerCell(*(row[c] for c in COLUMNS))
-
-
-def tracker_quads(cells: list[TrackerCell], base: Any) -> list[Any]:
-    """The imported cells as assessments in `graph/imports/tracker`, with provenance."""
-    from pyoxigraph import Literal, NamedNode, Quad
-
-    from kg.mapping import A, _Graph, _int
-    from kg.namespaces import DCTERMS, PROV, RDFS, gao
-
-    if not cells:
-        return []
-    graph = base.graph("imports", "tracker")
-    g = _Graph(graph)
-    dataset = base.iri("source", "tracker")
-    files = sorted({c.file for c in cells})
-    for c in cells:
-        row = files.index(c.file) + 1
-        part = base.iri("source", "tracker", re.sub(r"[^a-z0-9]+", "-", c.file.lower()).strip("-"))
-        node = base.iri("assessment", "tracker", c.model, c.component)
-        kind = "C" if c.component.endswith("-code") else "D"
-        g.add(node, A, gao("ComponentAssessment"))
-        g.add(node, gao("assessedModel"), base.iri("model", c.model))
-        g.add(node, gao("assessedComponent"), gao(c.component))
-        g.add(node, DCTERMS + "source", part)
-        g.add(node, gao("sourceRow"), _int(row))
-        g.add(node, gao("curatedRecord"), Literal(f"{IMPORT_FILE} ({c.file})"))
-        written = c.value + (f" ({c.license})" if c.license else "")
-        g.add(node, gao("notationInSource"), Literal(written))
-        if c.value == "N/A":
-            g.add(node, gao("assessmentStatus"), gao("not-applicable"))
-        elif c.value == "Unknown":
-            g.add(node, gao("assessmentStatus"), gao("not-publicly-available"))
-        else:
-            g.add(node, gao("opennessLevel"), gao(f"{kind}{c.value}"))
-        g.add(part, A, gao("SourcePart"))
-        g.add(part, DCTERMS + "identifier", Literal(c.file))
-        g.add(part, DCTERMS + "isPartOf", dataset)
-        if c.link:
-            g.add(part, RDFS + "seeAlso", NamedNode(c.link))
-    meta = _Graph(base.graph("metadata"))
-    meta.add(graph, A, gao("StatementGraph"))
-    meta.add(
-        graph,
-        DCTERMS + "title",
-        Literal("Component assessments imported from the paper's online tracker", language="en"),
-    )
-    meta.add(graph, PROV + "wasDerivedFrom", dataset)
-    meta.add(
-        dataset,
-        RDFS + "label",
-        Literal(
-            f"The paper's online tracker ({len(files)} model "
-            "files, imported with kg import tracker)",
-            language="en",
-        ),
-    )
-    return [*g.quads, *(Quad(q.subject, q.predicate, q.object, q.graph_name) for q in meta.quads)]

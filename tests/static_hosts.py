@@ -53,14 +53,15 @@ class NginxServer:
     """nginx on a free loopback port, its root the folder that holds the release, with the
     release's `nginx.conf` (published for the site path `/`)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, release: Path) -> None:
         self.folder = folder
+        self.release = release
 
     def __enter__(self) -> NginxServer:
         assert NGINX is not None
         self.tmp = Path(tempfile.mkdtemp(prefix="kg-nginx-"))
         port = free_port()
-        snippet = (self.folder / "nginx.conf").read_text()
+        snippet = (self.release / "nginx.conf").read_text()
         http_part, server_part = snippet.split("# --- in the server block ---")
         (self.tmp / "nginx.conf").write_text(
             f"""daemon off;

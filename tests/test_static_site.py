@@ -293,7 +293,7 @@ def test_nginx_with_the_shipped_config_negotiates_every_iri(
     hosted: Path, published: Path, iris: list[str]
 ):
     problems = []
-    with NginxServer(hosted) as server:
+    with NginxServer(hosted, published) as server:
         for iri in iris:
             url = server.url + PATH[1:] + iri[len(BASE) :]
             status, media, body, _final = get(url, "text/html,*/*;q=0.8")

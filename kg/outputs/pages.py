@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -19,6 +20,9 @@ from kg.paths import resource_dir
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
 from kg.vocab.namespaces import GAO, RDF, RDFS, Base
+
+if TYPE_CHECKING:
+    from kg.outputs.badges import Badges
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -73,11 +77,13 @@ class Site:
         nav: list[tuple[str, str]] | None = None,
         *,
         folders: bool = False,
+        badges: Badges | None = None,
     ) -> None:
         self.store = store
         self.base = base.base
         self.nav = nav or []
         self.folders = folders
+        self.badges = badges
         self.labels: dict[str, str] = {}
         self.out: dict[str, list[ox.Quad]] = defaultdict(list)
         self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -233,6 +239,8 @@ class Site:
                 f"<td>{self.link(r['source'].value, here)}</td></tr>"
             )
         out.append("</table>")
+        if self.badges is not None:
+            out += self.badges.html_section(iri, here)
         classes = self.store.select(self.classes_q, model).rows
         stages = self.store.select(self.stages_q, model).rows
         if classes or stages:

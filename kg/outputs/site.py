@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.errors import KgError
 from kg.outputs import hosting
+from kg.outputs.badges import Badges
 from kg.outputs.linked import (
     CONTEXT,
     DCAT,
@@ -353,7 +354,8 @@ def publish(
             json.dumps(context(base), indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
         ontology = list(ox.parse(path=str(ontology_file), format=ox.RdfFormat.TURTLE))
-        pages = Site(store, base, folders=True)
+        badges = Badges(store, base)
+        pages = Site(store, base, folders=True, badges=badges)
         written = write_resources(
             pages,
             staging,
@@ -369,6 +371,11 @@ def publish(
         ]
         (staging / "index.html").write_text(pages.index(links), encoding="utf-8")
         (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
+        for iri in written:
+            image, path = badges.svg(iri), badges.path(iri)
+            if image is not None and path is not None:
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_text(image, encoding="utf-8")
         paths = [f"{static_path(iri, base)}/" for iri in written]
         files = {
             ".htaccess": hosting.htaccess(public),

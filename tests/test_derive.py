@@ -56,6 +56,7 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/derive/30-assessment-level.rq",
         "queries/derive/40-model-classes.rq",
         "queries/derive/50-stage-profiles.rq",
+        "queries/derive/60-labels.rq",
     }
 
 

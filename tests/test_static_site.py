@@ -288,7 +288,7 @@ def test_w3id_rules_redirect_every_iri_to_a_document_that_exists(
     assert problems == []
 
 
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it)")
+@pytest.mark.skipif(NGINX is None, reason="nginx is missing (.ci/system-packages installs it)")
 def test_nginx_with_the_shipped_config_negotiates_every_iri(
     hosted: Path, published: Path, iris: list[str]
 ):
@@ -312,3 +312,24 @@ def test_nginx_with_the_shipped_config_negotiates_every_iri(
         status, media, _b, _u = get(server.url + "kg/model/llama-2", "text/turtle")
         assert media.startswith("text/turtle")
     assert problems == []
+
+
+def test_a_server_resolves_the_paths_the_static_release_uses():
+    from kg.outputs.linked import resolve_path
+
+    known = {BASE + "model/llama-2", BASE + "ontology/0.1.0"}
+    base = Base(BASE)
+    cases = {
+        "/model/llama-2": (BASE + "model/llama-2", None),
+        "/model/llama-2/": (BASE + "model/llama-2", None),
+        "/model/llama-2/index.ttl": (BASE + "model/llama-2", "ttl"),
+        "/model/llama-2/index.html": (BASE + "model/llama-2", "html"),
+        "/model/llama-2.jsonld": (BASE + "model/llama-2", "jsonld"),
+        "/ontology/0.1.0/index.rdf": (BASE + "ontology/0.1.0", "rdf"),
+        "/ontology/0.1.0": (BASE + "ontology/0.1.0", None),
+        "/model/llama-2/index.exe": None,
+        "/model/gpt-9": None,
+        "/": None,
+    }
+    for path, want in cases.items():
+        assert resolve_path(path, base, known.__contains__) == want, path

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -218,3 +219,26 @@ def write_resources(
         (folder / f"{local}.html").write_text(redirect_page(f"{name}/"), encoding="utf-8")
         written.append(iri)
     return written
+
+
+def resolve_path(
+    path: str, base: Base, described: Callable[[str], bool]
+) -> tuple[str, str | None] | None:
+    """The IRI a request path names and the variant asked for by name (None: negotiate), for
+    a server that answers like the static release: `model/llama-2`, `model/llama-2/`,
+    `model/llama-2/index.ttl` and the old `model/llama-2.ttl`. `described(iri)` says whether
+    the server has a description of `iri`."""
+    local = path.lstrip("/")
+    for candidate in dict.fromkeys((local, urllib.parse.unquote(local))):
+        stem = candidate.removesuffix("/")
+        if stem and described(base.base + stem):
+            return base.base + stem, None
+        folder, _slash, name = candidate.rpartition("/")
+        if name.startswith("index.") and folder and described(base.base + folder):
+            ext = name[len("index.") :]
+            if ext == "html" or ext in VARIANTS:
+                return base.base + folder, ext
+        head, dot, ext = candidate.rpartition(".")
+        if dot and (ext == "html" or ext in VARIANTS) and described(base.base + head):
+            return base.base + head, ext
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -21,8 +21,12 @@ from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
 from kg.vocab.namespaces import GAO, RDF, RDFS, Base
 
-if TYPE_CHECKING:
-    from kg.outputs.badges import Badges
+
+class BadgeSection(Protocol):
+    """What a model's page shows of its badge (kg.outputs.badges.Badges)."""
+
+    def html_section(self, model: str, here: str) -> list[str]: ...
+
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -77,7 +81,7 @@ class Site:
         nav: list[tuple[str, str]] | None = None,
         *,
         folders: bool = False,
-        badges: Badges | None = None,
+        badges: BadgeSection | None = None,
     ) -> None:
         self.store = store
         self.base = base.base

@@ -52,8 +52,18 @@ for rule in rules():
                for x in store.run(rule.query)]
     store.add_quads(derived)
     out[rule.slug] = [time.perf_counter() - t, len(derived)]
+# the library questions on the same store (with the stand-in's conflicts), in-process
+from kg.store.queries import resolve
+for name, params in (("license-conflicts", {}), ("checks/hub-unresolved-license", {}),
+                     ("lineage", {"model": ox.Literal(sys.argv[3])})):
+    t = time.perf_counter()
+    rows = store.select(resolve(name), params).rows
+    out["query " + name.removeprefix("checks/")] = [time.perf_counter() - t, len(rows)]
 print(json.dumps(out))
 """
+
+
+RULES = [sys.executable, "-c", RULES_SCRIPT]
 
 
 def run(cmd: list[str], memory_gb: float, env: dict | None = None) -> tuple[float, float, str]:
@@ -89,7 +99,14 @@ def bench(n: int, work: Path, memory_gb: float) -> dict[str, dict]:
         ("build", [*KG, "build", "--workspace", str(workspace), "--out", str(out)], None),
         (
             "rules",
-            [sys.executable, "-c", RULES_SCRIPT, str(workspace), "tests/fixtures/hf/kb.ttl"],
+            [
+                sys.executable,
+                "-c",
+                RULES_SCRIPT,
+                str(workspace),
+                "tests/fixtures/hf/kb.ttl",
+                popular(n),
+            ],
             None,
         ),
         (
@@ -147,7 +164,8 @@ def bench(n: int, work: Path, memory_gb: float) -> dict[str, dict]:
         )
         if name == "rules":
             for slug, (secs, count) in per_rule.items():
-                print(f"  {'':>9} {'  ' + slug:<22} {secs:8.2f} s {count:>10,} quads", flush=True)
+                unit = "rows" if slug.startswith("query ") else "quads"
+                print(f"  {'':>9} {'  ' + slug:<22} {secs:8.2f} s {count:>10,} {unit}", flush=True)
     return results
 
 

@@ -342,6 +342,12 @@ def test_live_pages_by_link_headers(hub, workspace: Path, tmp_path: Path):
     assert meta["upstream"] == f"{endpoint}/api/models" and meta["extra"]["endpoint"] == endpoint
 
 
+def test_live_follows_a_relative_next_link(hub, workspace: Path, tmp_path: Path):
+    endpoint, log = hub("relative")
+    assert live(endpoint, workspace, tmp_path / "cache").returncode == 0
+    assert len(log.read_text().splitlines()) == 6 and len(imported(workspace)) == VALID
+
+
 def test_live_resumes_where_it_stopped(hub, workspace: Path, tmp_path: Path):
     endpoint, log = hub("fail-at-8")
     cache = tmp_path / "cache"

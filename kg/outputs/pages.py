@@ -92,6 +92,8 @@ class Site:
         text = html.escape(label or self.labels.get(iri) or self.short(iri))
         target = page_path(iri, self.base) if iri in self.out else None
         if target is None:  # outside the base, or nothing is said about it: link the IRI
+            if not iri.lower().startswith(("http://", "https://")):  # never javascript: etc.
+                return f"<code>{text}</code>"
             return f'<a href="{html.escape(iri)}">{text}</a>'
         depth = here.count("/")
         return f'<a href="{"../" * depth}{html.escape(target)}">{text}</a>'

@@ -134,6 +134,8 @@ class Site:
         text = html.escape(label or self.labels.get(iri) or self.short(iri))
         target = self.path(iri) if iri in self.out else None
         if target is None:  # outside the base, or nothing is said about it: link the IRI
+            if not iri.lower().startswith(("http://", "https://")):  # never javascript: etc.
+                return f"<code>{text}</code>"
             return f'<a href="{html.escape(iri)}">{text}</a>'
         if self.folders:  # the folder, which static hosts serve as its index.html
             target = target.removesuffix("index.html")

@@ -14,6 +14,7 @@ from rich.table import Table
 from kg.cli.common import OutOption, user_errors
 from kg.errors import QueryError
 from kg.release.release import Release
+from kg.serve.protocol import serialize_select
 from kg.store.queries import library, resolve
 
 
@@ -87,8 +88,10 @@ def _print(
     if isinstance(result, ox.QueryTriples):
         out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"")
         return
-    if fmt is Format.csv:
-        out.write(result.serialize(format=ox.QueryResultsFormat.CSV) or b"")
+    if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server
+        names = [v.value for v in result.variables]
+        rows = ([sol[n] for n in names] for sol in result)
+        out.write(serialize_select(names, rows, "csv").body)
         return
     if fmt is Format.json:
         out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")

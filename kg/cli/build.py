@@ -17,7 +17,7 @@ from kg.cli.common import (
     workspace_root,
 )
 from kg.release.build import build as run_build
-from kg.release.build import default_output
+from kg.release.release import default_output
 from kg.vocab.namespaces import DEFAULT_BASE
 
 

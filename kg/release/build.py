@@ -156,7 +156,11 @@ def _build_locked(
         step("deriving classifications (queries/derive)")
         work = OxigraphStore.in_memory()
         work.add_quads(asserted)
-        asserted_graphs = sorted({q.graph_name for q in asserted} - {b.graph("metadata")}, key=str)
+        asserted_graphs = sorted(
+            {q.graph_name for q in asserted if isinstance(q.graph_name, ox.NamedNode)}
+            - {b.graph("metadata")},
+            key=str,
+        )
         derived = derive(work, b, asserted_graphs)
         quads = sorted(set(asserted + derived), key=quad_key)  # rules mint no blank nodes
         counts = _counts(work)
@@ -184,7 +188,9 @@ def _build_locked(
             digest.update((dumps / name).read_bytes())
         build_id = digest.hexdigest()[:16]
 
-        graphs = Counter(q.graph_name.value for q in quads)
+        graphs = Counter(
+            q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)
+        )
         manifest = {
             "build_id": build_id,
             "base": Base(base).base,

@@ -451,7 +451,8 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
 def _check_uncited(out: CuratedStatements) -> None:
     """The 'uncited' mark and the citations must agree: a mark is a claim about the paper."""
     cited = {c.citing for c in out.citations}
-    for item in [*out.statements, *out.claims]:
+    items: list[Statement | Claim] = [*out.statements, *out.claims]
+    for item in items:
         if item.uncited and item.id in cited:
             raise error_at(
                 item.record,

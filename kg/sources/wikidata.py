@@ -92,7 +92,10 @@ class Endpoint:
     def select(self, text: str) -> list[dict[str, Any]]:
         cached = self._key(text)
         if cached.exists():
-            return json.loads(cached.read_text(encoding="utf-8"))["results"]["bindings"]
+            rows: list[dict[str, Any]] = json.loads(cached.read_text(encoding="utf-8"))["results"][
+                "bindings"
+            ]
+            return rows
         if self.offline:
             raise KgError(
                 f"offline, and no cached answer for a query to {self.url}: run once "
@@ -127,7 +130,8 @@ class Endpoint:
             try:
                 result = client.query()
                 body = result.response.read()
-                return json.loads(body)
+                answer: dict[str, Any] = json.loads(body)
+                return answer
             except HTTPError as exc:
                 last = f"HTTP {exc.code} {exc.reason}"
                 if exc.code < 500 and exc.code != 429:

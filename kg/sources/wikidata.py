@@ -26,6 +26,7 @@ from kg import __version__
 from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.sources.csvio import read_table
+from kg.sources.iri import iri_problem
 from kg.store.queries import parse_query_file
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
@@ -208,5 +209,9 @@ def load_links(root: Path) -> list[LinkRow]:
             raise row.error(f"unknown status '{row['status']}'", field="status")
         if row["status"] == "accepted" and not row["item"].startswith("http"):
             raise row.error("an accepted link needs an item IRI", field="item")
+        for column in ("item", "candidates", "developers", "endpoint"):
+            for value in row[column].split():
+                if problem := iri_problem(value):
+                    raise row.error(problem, field=column, record=row["id"])
         rows.append(LinkRow(*(row[c] for c in COLUMNS)))
     return rows

@@ -5,7 +5,7 @@ A query file starts with a comment block that is YAML once the leading `# ` is r
     # title: Table 3, cell by cell
     # description: One row per model and pipeline component.
     # parameters:
-    #   model: {type: string, required: false, description: a model's name}
+    #   model: {type: string, required: false, description: a model's name, example: GPT-2}
     # columns:
     #   model: the model's name as the paper writes it
 
@@ -47,6 +47,7 @@ class Parameter:
     description: str
     default: str | None = None
     lang: str | None = None  # strings bound as language-tagged literals (for example en)
+    example: str | None = None  # a value worth trying (the compliance suite runs it)
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
                 description=str(spec.get("description", "")).strip(),
                 default=None if default is None else str(default),
                 lang=spec.get("lang"),
+                example=None if spec.get("example") is None else str(spec["example"]),
             )
         )
     columns = header.get("columns") or {}

@@ -109,8 +109,14 @@ class OxigraphServer(_Process):
         self.query_url, self.gsp_url = f"{self.url}/query", f"{self.url}/store"
         try:
             self._start(
-                [str(OXIGRAPH), "serve", "--location", str(self.dir / "db"), "--bind",
-                 f"127.0.0.1:{port}"]
+                [
+                    str(OXIGRAPH),
+                    "serve",
+                    "--location",
+                    str(self.dir / "db"),
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                ]
             )
             assert self.proc is not None
             wait_for(port, self.proc)
@@ -155,4 +161,5 @@ class VirtuosoServer(_Process):
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
-        raise RuntimeError(f"Virtuoso did not start: {self.log.read_text(errors='replace')[-2000:]}")
+        log = self.log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"Virtuoso did not start: {log}")

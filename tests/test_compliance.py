@@ -12,11 +12,9 @@ shows up as an unexpected pass).
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pyoxigraph as ox
 import pytest
 from compliance import (
     KNOWN,
@@ -32,10 +30,10 @@ from compliance import (
 from stores import VIRTUOSO, VIRTUOSO_MISSING, OxigraphServer, VirtuosoServer
 
 from conftest import Built
-from kg.build import current_release, read_manifest
-from kg.namespaces import Base
+from kg.release.release import Release
 from kg.store import OxigraphStore
-from kg.store_endpoint import EndpointStore
+from kg.store.base import quads_by_graph
+from kg.store.endpoint import EndpointStore
 
 BACKENDS = ("embedded", "oxigraph-server", "virtuoso")
 CASES = cases()
@@ -45,31 +43,31 @@ KNOWN_DIFFERENCES = known_differences()
 def _params() -> Iterator[Any]:
     for backend in BACKENDS:  # back-end first: each server is started and loaded once
         for case in CASES:
-            reason = KNOWN_DIFFERENCES.get((backend, case.id))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            known = KNOWN_DIFFERENCES.get((backend, case.id))
+            marks = (
+                [pytest.mark.xfail(reason=known.reason, strict=True, run=known.run)]
+                if known
+                else []
+            )
             yield pytest.param(backend, case, marks=marks, id=f"{backend}:{case.id}")
 
 
 def _load(store: EndpointStore, local: OxigraphStore) -> None:
     """Every named graph of the release, one Graph Store `PUT` each."""
-    graphs: dict[ox.NamedNode, list[ox.Triple]] = defaultdict(list)
-    for q in local.quads():
-        assert isinstance(q.graph_name, ox.NamedNode), "the release has only named graphs"
-        graphs[q.graph_name].append(ox.Triple(q.subject, q.predicate, q.object))
-    for graph in sorted(graphs, key=lambda g: g.value):
-        store.add_graph(graph, graphs[graph])
+    for graph, triples in quads_by_graph(local.quads()):
+        store.add_graph(graph, triples)
 
 
 @pytest.fixture(scope="session")
 def local(built: Built) -> Iterator[OxigraphStore]:
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = Release.current(built.out).open_store()
     yield store
     store.close()
 
 
 @pytest.fixture(scope="session")
 def prefixes(built: Built) -> dict[str, str]:
-    return Base(read_manifest(current_release(built.out))["base"]).prefixes()
+    return Release.current(built.out).base.prefixes()
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from kg.store.base import quads_by_graph
 from kg.store.endpoint import EndpointStore
 
 BACKENDS = ("embedded", "oxigraph-server", "virtuoso")
+TIMEOUT = 30.0  # seconds per query on a server
 CASES = cases()
 KNOWN_DIFFERENCES = known_differences()
 
@@ -83,7 +84,9 @@ def backend(local: OxigraphStore) -> Iterator[Callable[[str], Any]]:
             elif name == "oxigraph-server":
                 server = OxigraphServer()
                 servers.append(server)
-                opened[name] = EndpointStore(server.query_url, gsp_url=server.gsp_url)
+                opened[name] = EndpointStore(
+                    server.query_url, gsp_url=server.gsp_url, timeout=TIMEOUT
+                )
                 _load(opened[name], local)
             elif name == "virtuoso":
                 if shutil.which(VIRTUOSO) is None:
@@ -91,7 +94,7 @@ def backend(local: OxigraphStore) -> Iterator[Callable[[str], Any]]:
                 server = VirtuosoServer()
                 servers.append(server)
                 opened[name] = EndpointStore(
-                    server.query_url, gsp_url=server.gsp_url, auth=server.auth
+                    server.query_url, gsp_url=server.gsp_url, auth=server.auth, timeout=TIMEOUT
                 )
                 _load(opened[name], local)
         return opened[name]

@@ -170,7 +170,7 @@ def test_errata_on_the_paper(built: Built):
     report = (Release.current(built.out).reports / "errata.md").read_text()
     head = report.split("## ")[0]
     assert "**14 findings.**" in head
-    assert "| `unscored-license` | 11 |" in head and "| `table1-score` | 0 |" in head
+    assert "| `unscored-license` | info | 11 |" in head and "| `table1-score` | warn | 0 |" in head
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from kg.store.queries import QueryFile, library
 
 QUERY_FOLDERS = (
     ("", "Analyst questions"),
+    ("checks", "Checks (kg check: zero rows = pass; the errata group makes kg query errata)"),
     ("derive", "Derivation rules (run in order by kg build, each into its own named graph)"),
     ("internal", "Look-ups used by the build, and the queries and updates of kg publish --to"),
 )
@@ -42,6 +43,8 @@ def query_catalogue() -> str:
 def _entry(qf: QueryFile) -> list[str]:
     rel = qf.path.relative_to(resource_dir("queries")).as_posix()
     out = [f"### `{qf.name}`: {qf.title}", "", qf.description, "", f"File: `queries/{rel}`", ""]
+    if "severity" in qf.extra:
+        out += [f"Severity: `{qf.extra['severity']}`", ""]
     if qf.parameters:
         out += ["| parameter | type | required | meaning |", "| --- | --- | --- | --- |"]
         for p in qf.parameters:
@@ -59,6 +62,10 @@ def _entry(qf: QueryFile) -> list[str]:
 def write_docs(docs_dir: Path) -> list[Path]:
     if not docs_dir.is_dir():
         raise KgError(f"{docs_dir} is not a folder (run kg docs from the project root, or --out)")
+    from kg.checks.sparql_checks import errata_query_text
+
+    errata = resource_dir("queries") / "errata.rq"  # generated from the errata checks
+    write_atomic(errata, errata_query_text().encode("utf-8"))
     path = docs_dir / "queries.md"
     write_atomic(path, query_catalogue().encode("utf-8"))
-    return [path]
+    return [errata, path]

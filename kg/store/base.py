@@ -54,8 +54,12 @@ class GraphStore(Protocol):
         """An ASK query's answer."""
         ...
 
-    def graphs(self) -> list[ox.NamedNode]:
+    def graph_names(self) -> list[ox.NamedNode]:
         """The dataset's named graphs, sorted by IRI."""
+        ...
+
+    def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
+        """One named graph as N-Triples."""
         ...
 
     def counts(self) -> dict[str, int]:

@@ -136,7 +136,7 @@ class EndpointStore:
 
     # --- the dataset -------------------------------------------------------------------------
 
-    def graph_names(self) -> list[str]:
+    def _dataset(self) -> list[str]:
         """The release's graphs (looked up once in the store when not given or loaded)."""
         if self._graphs is None:
             qf = _internal("endpoint-graphs.rq")
@@ -158,8 +158,12 @@ class EndpointStore:
             self._graphs = names
         return list(self._graphs)
 
-    def graphs(self) -> list[ox.NamedNode]:
-        return [ox.NamedNode(g) for g in self.graph_names()]
+    def graph_names(self) -> list[ox.NamedNode]:
+        return [ox.NamedNode(g) for g in sorted(self._dataset())]
+
+    def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
+        triples = self.construct(_internal("graph-triples.rq"), {"graph": graph})
+        return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
 
     def counts(self) -> dict[str, int]:
         rows = self.select(_internal("graph-counts.rq")).rows
@@ -241,7 +245,7 @@ class EndpointStore:
         return doc
 
     def _form(self, text: str) -> dict[str, Any]:
-        graphs = self.graph_names()
+        graphs = self._dataset()
         return {"query": text, "default-graph-uri": graphs, "named-graph-uri": graphs}
 
     def _request(

@@ -84,12 +84,6 @@ class OxigraphStore:
             self._store.remove_graph(graph)
         self.add_quads(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
 
-    def graphs(self) -> list[ox.NamedNode]:
-        return sorted(
-            (g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)),
-            key=lambda g: g.value,
-        )
-
     def counts(self) -> dict[str, int]:
         """Triples per named graph."""
         qf = parse_query_file(resource_dir("queries") / "internal" / "graph-counts.rq")
@@ -98,6 +92,13 @@ class OxigraphStore:
 
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
+
+    def graph_names(self) -> list[ox.NamedNode | ox.BlankNode]:
+        return sorted(self._store.named_graphs(), key=str)
+
+    def graph_ntriples(self, graph: ox.NamedNode | ox.BlankNode) -> bytes:
+        """One named graph as N-Triples, serialised natively (no Python object per triple)."""
+        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
 
     def close(self) -> None:
         if not self._read_only:  # a read-only store cannot flush

@@ -159,7 +159,7 @@ class EndpointStore:
         return list(self._graphs)
 
     def graph_names(self) -> list[ox.NamedNode]:
-        return [ox.NamedNode(g) for g in sorted(self._dataset())]
+        return sorted((ox.NamedNode(g) for g in self._dataset()), key=str)  # as OxigraphStore
 
     def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
         triples = self.construct(_internal("graph-triples.rq"), {"graph": graph})

@@ -66,6 +66,10 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> lis
                 ox.Literal(f"Derived: {rule.query.title}", language="en"),
             ),
             (
+                ox.NamedNode(RDFS + "label"),
+                ox.Literal(f"Derived: {rule.query.title}", language="en"),
+            ),
+            (
                 ox.NamedNode(DCTERMS + "description"),
                 ox.Literal(rule.query.description, language="en"),
             ),

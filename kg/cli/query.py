@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.errors import QueryError
+from kg.serve.protocol import serialize_select
 from kg.store.queries import library, resolve
 
 
@@ -82,8 +83,10 @@ def _print(result, fmt: Format, console: Console, prefixes: dict[str, str]) -> N
     if isinstance(result, ox.QueryTriples | list):  # a CONSTRUCT (a list from an endpoint)
         out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes))
         return
-    if fmt is Format.csv:
-        out.write(result.serialize(format=ox.QueryResultsFormat.CSV))
+    if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server
+        names = [v.value for v in result.variables]
+        rows = ([sol[n] for n in names] for sol in result)
+        out.write(serialize_select(names, rows, "csv").body)
         return
     if fmt is Format.json:
         out.write(result.serialize(format=ox.QueryResultsFormat.JSON))

@@ -134,7 +134,7 @@ class StatementsMapper:
             else:
                 refs.add(n, gao("publicationYear"), integer(w.year))
             label = f"{w.authors}, {w.year if w.year is not None else 'n.d.'}"
-            refs.add(n, LABEL, Literal(label))
+            refs.add(n, LABEL, Literal(label, language="en"))
             if w.title:
                 refs.add(n, DCTERMS + "title", Literal(w.title))
             if w.identifier:  # not in the paper's text: a curators' addition, kept apart
@@ -206,7 +206,7 @@ class StatementsMapper:
         section: str,
         record: str,
     ) -> None:
-        gr.add(n, LABEL, Literal(title))
+        gr.add(n, LABEL, Literal(title, language="en"))
         gr.add(n, DCTERMS + "identifier", Literal(ident))
         if summary:
             gr.add(n, DCTERMS + "description", Literal(summary, language="en"))

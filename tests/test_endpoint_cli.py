@@ -100,15 +100,15 @@ def test_only_the_release_graphs_are_read(published: str, built: Built) -> None:
     """The push's release record (a graph of the store) is not part of the dataset queried."""
     store = EndpointStore(published)
     try:
-        names = [g.value for g in store.graph_names()]
+        names = sorted(g.value for g in store.graph_names())
         assert names == sorted(Release.current(built.out).graphs)
     finally:
         store.close()
 
 
 def test_validate_reads_the_same_data(published: str, built: Built, tmp_path: Path) -> None:
-    """`kg validate --endpoint` validates the quads the endpoint gives, which are the release's
-    (pySHACL's verdict on the same data is the same; it is run once, remotely)."""
+    """`kg validate --endpoint` reads the release's quads from the endpoint and gives the same
+    verdict and findings as on the built store."""
     local = list(Release.current(built.out).open_store().quads())
     store = EndpointStore(published)
     try:
@@ -118,14 +118,14 @@ def test_validate_reads_the_same_data(published: str, built: Built, tmp_path: Pa
     ground = lambda qs: {q for q in qs if not any(isinstance(t, ox.BlankNode) for t in q)}  # noqa: E731
     assert len(remote) == len(local)
     assert ground(remote) == ground(local)
-    report = tmp_path / "r.ttl"
-    args = ("validate", "--out", str(built.out), "--endpoint", published, "--report", str(report))
-    code, output = kg(*args)
-    assert code == 0, output  # the release conforms (tests/test_shapes.py)
-    assert "Report written to" in output
-    assert (ox.NamedNode("http://www.w3.org/ns/shacl#conforms"), ox.Literal(True)) in {
-        (t.predicate, t.object) for t in ox.parse(report.read_bytes(), format=ox.RdfFormat.TURTLE)
-    }
+    reports = {}
+    for where, endpoint in (("local", ()), ("remote", ("--endpoint", published))):
+        report = tmp_path / f"{where}.ttl"
+        code, output = kg("validate", "--out", str(built.out), "--report", str(report), *endpoint)
+        assert code in (0, 1), output
+        reports[where] = (code, output.replace(str(report), "REPORT"))
+        assert report.is_file()
+    assert reports["remote"] == reports["local"]
 
 
 def test_check_gives_the_same_findings(published: str, built: Built) -> None:

@@ -119,7 +119,7 @@ def publish(
     """Write a static release (dumps in six syntaxes, VoID/DCAT, pages, reports) with
     --site-dir DIR, or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
-        release = release_folder(out)
+        release = release_folder(out).verify()  # never publish a corrupt or truncated release
         if to is None:
             pushing = {
                 "--update-url": update_url,

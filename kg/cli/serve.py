@@ -137,4 +137,5 @@ def serve(
             store=store,
             reserve=reserve_worker,
         )
-        run_serve(Release.current(out).path, config)
+        # a corrupt or truncated release is refused, naming the file
+        run_serve(Release.current(out).verify().path, config)

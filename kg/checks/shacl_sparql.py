@@ -126,7 +126,7 @@ class StoreShapes:
         self.check_supported()
         hits: list[Hit] = []
         for shape in sorted(self._targeted(), key=str):
-            focus = self._focus_nodes(shape)
+            focus = self.focus_nodes(shape)
             if focus:
                 hits += self._shape_hits(shape, self._new_set(focus), report=True)
         return hits
@@ -209,7 +209,7 @@ class StoreShapes:
         self.data.extend(ox.Quad(name, MEMBER, n, FOCUS_GRAPH) for n in nodes)
         return name
 
-    def _focus_nodes(self, shape: rdflib.term.Node) -> set[Term]:
+    def focus_nodes(self, shape: rdflib.term.Node) -> set[Term]:
         found: set[Term] = set()
         g = self.shapes
         for cls in g.objects(shape, SH.targetClass):

@@ -496,6 +496,8 @@ def test_every_html_answer_has_a_content_security_policy(server: KgServer):
         assert reply.headers["Content-Type"].startswith("text/html")
         csp = reply.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    badge = http(server.url + "badge/model/llama-2.svg")  # SVG is a document that runs scripts
+    assert badge.status == 200 and "default-src 'none'" in badge.headers["Content-Security-Policy"]
     query_page = http(server.url + "query").headers["Content-Security-Policy"]
     assert "'sha256-" in query_page  # its own inline script may run, nothing else
 

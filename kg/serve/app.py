@@ -443,7 +443,7 @@ class KgApp:
     ) -> Response:
         response = Response(body, status, headers)
         response.headers["Content-Type"] = media_type
-        if media_type.startswith("text/html"):
+        if media_type.startswith(("text/html", "image/svg+xml")):  # documents that run scripts
             response.headers["Content-Security-Policy"] = content_security_policy(body)
         return response
 

@@ -29,12 +29,14 @@ import pyoxigraph as ox
 from kg.derive import derive
 from kg.errors import KgError
 from kg.mapping import Mapper
+from kg.mapping_imports import import_quads
 from kg.mapping_statements import StatementsMapper
 from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
 from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.queries import parse_query_file
 from kg.reports import write_reports
+from kg.sources.frameworks import component_notations, load_frameworks
 from kg.sources.loader import load_sources
 from kg.sources.statements import load_statements
 from kg.sources.workspace import Workspace
@@ -105,11 +107,14 @@ def assemble(
     mapper = Mapper(Base(base), vocab)
     quads = mapper.ontology(triples) + mapper.sources(src)
     quads += StatementsMapper(Base(base)).quads(statements)
-    if workspace is not None:
-        ws = Workspace(workspace)
+    ws = Workspace(workspace) if workspace is not None else None
+    if ws is not None:
         imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
         quads += tracker_quads(imported, Base(base))
         quads += link_quads(load_links(ws.root), Base(base))
+    frameworks = load_frameworks(root, component_notations(triples))
+    paper = {m.id: [m.name, m.table3_label] for m in src.models}
+    quads += import_quads(root, ws, Base(base), frameworks, paper)
     return canonical(quads)
 
 

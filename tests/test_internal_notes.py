@@ -11,9 +11,9 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import Built
-from kg.build import current_release
 from kg.errors import SourceError
 from kg.paths import resource_dir
+from kg.release.release import Release
 from kg.sources.csvio import CURATOR_ONLY, read_table
 
 # Remarks about the curators' tooling and checking, not about the subject.
@@ -26,7 +26,7 @@ TOOLING = re.compile(
 
 
 def published_literals(built: Built) -> list[str]:
-    dumps = current_release(built.out) / "dumps" / "dataset.nq"
+    dumps = Release.current(built.out).dumps / "dataset.nq"
     return [
         q.object.value
         for q in ox.parse(path=str(dumps), format=ox.RdfFormat.N_QUADS)

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kg.build import build as run_build
-from kg.build import default_output
 from kg.cli.common import (
     OutOption,
     WorkspaceOption,
@@ -18,7 +16,9 @@ from kg.cli.common import (
     user_errors,
     workspace_root,
 )
-from kg.namespaces import DEFAULT_BASE
+from kg.release.build import build as run_build
+from kg.release.build import default_output
+from kg.vocab.namespaces import DEFAULT_BASE
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 
 from kg.cli.common import WorkspaceOption, user_errors, workspace_root
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
+from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
 from kg.sources.workspace import Provenance, Workspace
-from kg.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
+from kg.vocab.ontology import load_ontology, vocabulary
 
 imports = typer.Typer(
     help="Import other sources into the workspace (./kg-workspace or $KG_WORKSPACE).",
@@ -85,7 +85,7 @@ def _git_commit(folder: Path) -> str:
 
 
 def _import(source: str, folder: Path, sources: Path | None, workspace: Path | None) -> None:
-    from kg.mapping_imports import resolve_all
+    from kg.mapping.sources import resolve_all
     from kg.sources import eosai, mot
 
     module = eosai if source == "eosai" else mot

@@ -10,11 +10,11 @@ import typer
 
 from kg.cli.common import WorkspaceOption, user_errors, workspace_root
 from kg.fsutil import write_atomic
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
+from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
 from kg.sources.workspace import Workspace
-from kg.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.vocab.ontology import load_ontology, vocabulary
 
 links = typer.Typer(help="Link the graph to external datasets.", no_args_is_help=True)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from kg.errors import SourceError
-from kg.ontology import Vocabulary
 from kg.sources import notation as n
 from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
+from kg.vocab.ontology import Vocabulary
 
 T = TypeVar("T")
 

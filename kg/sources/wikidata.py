@@ -25,8 +25,8 @@ from typing import Any
 from kg import __version__
 from kg.errors import KgError
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
 from kg.sources.csvio import read_table
+from kg.store.queries import parse_query_file
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 USER_AGENT = (
@@ -206,49 +206,3 @@ def load_links(root: Path) -> list[LinkRow]:
             raise row.error("an accepted link needs an item IRI", field="item")
         rows.append(LinkRow(*(row[c] for c in COLUMNS)))
     return rows
-
-
-def link_quads(rows: list[LinkRow], base: Any) -> list[Any]:
-    """Accepted links (skos:exactMatch) and the item's developers, with provenance."""
-    from pyoxigraph import Literal, NamedNode
-
-    from kg.mapping import A, _Graph, _typed
-    from kg.namespaces import DCTERMS, PROV, SKOS, gao
-
-    if not rows:
-        return []
-    graph = base.graph("links", "wikidata")
-    g = _Graph(graph)
-    for r in rows:
-        if r.status != "accepted":
-            continue
-        subject = base.iri("model" if r.kind == "model" else "organisation", r.id)
-        item = NamedNode(r.item)
-        g.add(subject, SKOS + "exactMatch", item)
-        for dev in r.developers.split():
-            g.add(item, "http://www.wikidata.org/prop/direct/P178", NamedNode(dev))
-    meta = _Graph(base.graph("metadata"))
-    meta.add(graph, A, gao("StatementGraph"))
-    meta.add(
-        graph,
-        DCTERMS + "title",
-        Literal(
-            "Links to Wikidata accepted by kg link wikidata (single exact-label candidates), with "
-            "the developer (P178) Wikidata gives",
-            language="en",
-        ),
-    )
-    first = rows[0]
-    meta.add(graph, PROV + "wasDerivedFrom", NamedNode(first.endpoint))
-    meta.add(graph, gao("derivationRule"), Literal(first.query))
-    meta.add(graph, DCTERMS + "created", _typed(first.date, "date"))
-    meta.add(
-        graph,
-        gao("reviewStatus"),
-        Literal(
-            "accepted automatically: exactly one item has "
-            "the exact English label; ambiguous and missing "
-            "names await a person"
-        ),
-    )
-    return g.quads + meta.quads

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from kg.errors import KgError, QueryError
-from kg.queries import QueryFile
+from kg.store.queries import QueryFile
 
 
 @dataclass

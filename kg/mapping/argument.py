@@ -7,9 +7,10 @@ import re
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping import SOURCE_KEY, A, _bool, _Graph, _int, _typed
-from kg.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
-from kg.sources.statements import CuratedStatements
+from kg.mapping.paper import SOURCE_KEY
+from kg.mapping.rdf import A, GraphWriter, boolean, integer, typed
+from kg.sources.argument import CuratedStatements
+from kg.vocab.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
 
 CITO = "http://purl.org/spar/cito/"
 SSSOM = "https://w3id.org/sssom/"
@@ -61,11 +62,11 @@ class StatementsMapper:
         return self.b.graph("paper", name)
 
     def quads(self, st: CuratedStatements) -> list[Quad]:
-        graphs: dict[str, _Graph] = {}
+        graphs: dict[str, GraphWriter] = {}
 
-        def g(section: str) -> _Graph:
+        def g(section: str) -> GraphWriter:
             iri = self.section_graph(section)
-            return graphs.setdefault(iri.value, _Graph(iri))
+            return graphs.setdefault(iri.value, GraphWriter(iri))
 
         sections: set[str] = set()
         section_of: dict[str, str] = {}
@@ -78,7 +79,7 @@ class StatementsMapper:
                 gr.add(n, gao("developmentStage"), gao(stage))
             if s.kind in ("risk", "opportunity") and s.section in AREA:
                 gr.add(n, gao("impactArea"), gao(AREA[s.section]))
-            gr.add(n, gao("arguedWithoutCitation"), _bool(s.uncited))
+            gr.add(n, gao("arguedWithoutCitation"), boolean(s.uncited))
             sections.add(s.section)
             section_of[s.id] = s.section
         for c in st.claims:
@@ -86,10 +87,10 @@ class StatementsMapper:
             gr = g(c.section)
             self._common(gr, n, c.id, c.title, c.summary, c.section, c.record)
             gr.add(n, A, gao("Claim"))
-            gr.add(n, gao("number"), _int(c.number))
+            gr.add(n, gao("number"), integer(c.number))
             gr.add(n, gao("verdict"), gao(c.verdict))
             gr.add(n, gao("verdictSummary"), Literal(c.verdict_summary, language="en"))
-            gr.add(n, gao("arguedWithoutCitation"), _bool(c.uncited))
+            gr.add(n, gao("arguedWithoutCitation"), boolean(c.uncited))
             sections.add(c.section)
             section_of[c.id] = c.section
         for r in st.recommendations:
@@ -97,7 +98,7 @@ class StatementsMapper:
             gr = g(r.section)
             self._common(gr, n, r.id, r.title, r.summary, r.section, r.record)
             gr.add(n, A, gao("Recommendation"))
-            gr.add(n, gao("number"), _int(r.number))
+            gr.add(n, gao("number"), integer(r.number))
             sections.add(r.section)
             section_of[r.id] = r.section
         for r in st.regulations:
@@ -114,7 +115,7 @@ class StatementsMapper:
                 gr.add(
                     n,
                     gao("instrumentDate"),
-                    _typed(r.date, "gYearMonth" if "-" in r.date else "gYear"),
+                    typed(r.date, "gYearMonth" if "-" in r.date else "gYear"),
                 )
             if r.status:
                 gr.add(n, gao("statusDescription"), Literal(r.status, language="en"))
@@ -122,8 +123,8 @@ class StatementsMapper:
                 gr.add(n, gao("openSourcePosition"), Literal(r.open_source_position, language="en"))
             sections.add(r.section)
             section_of[r.id] = r.section
-        refs = _Graph(self.b.graph("paper", "references"))
-        curation = _Graph(self.b.graph("curation", "identifiers"))
+        refs = GraphWriter(self.b.graph("paper", "references"))
+        curation = GraphWriter(self.b.graph("curation", "identifiers"))
         for w in st.works:
             n = self.work(w.id)
             refs.add(n, A, gao("CitedWork"))
@@ -131,7 +132,7 @@ class StatementsMapper:
             if w.year is None:
                 refs.add(n, gao("yearStatus"), gao("not-reported"))
             else:
-                refs.add(n, gao("publicationYear"), _int(w.year))
+                refs.add(n, gao("publicationYear"), integer(w.year))
             label = f"{w.authors}, {w.year if w.year is not None else 'n.d.'}"
             refs.add(n, LABEL, Literal(label))
             if w.title:
@@ -197,7 +198,7 @@ class StatementsMapper:
 
     def _common(
         self,
-        gr: _Graph,
+        gr: GraphWriter,
         n: NamedNode,
         ident: str,
         title: str,
@@ -214,7 +215,7 @@ class StatementsMapper:
         gr.add(n, gao("curatedRecord"), Literal(record))
 
     def _records(self, st: CuratedStatements, graph: NamedNode, rows: list[tuple]) -> list[Quad]:
-        gr = _Graph(graph)
+        gr = GraphWriter(graph)
         for (
             subject,
             predicate,
@@ -246,14 +247,14 @@ class StatementsMapper:
             gr.add(node, SSSOM + "mapping_justification", Literal(justification))
             gr.add(node, SSSOM + "author_id", Literal(author))
             if date:
-                gr.add(node, SSSOM + "mapping_date", _typed(date, "date"))
+                gr.add(node, SSSOM + "mapping_date", typed(date, "date"))
             if comment:
                 gr.add(node, RDFS + "comment", Literal(comment, language="en"))
             gr.add(node, gao("curatedRecord"), Literal(record))
         return gr.quads
 
-    def _metadata(self, sections: set[str], graphs: dict[str, _Graph]) -> list[Quad]:
-        meta = _Graph(self.b.graph("metadata"))
+    def _metadata(self, sections: set[str], graphs: dict[str, GraphWriter]) -> list[Quad]:
+        meta = GraphWriter(self.b.graph("metadata"))
         paper = NamedNode(PAPER_IRI)
         for section in sorted(sections):
             part = self.part(section)

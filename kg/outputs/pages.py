@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import GAO, RDF, RDFS, Base
+from kg.outputs.reports import COLOURS, level_key
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
-from kg.reports import COLOURS, level_key
 from kg.store import OxigraphStore
+from kg.store.queries import parse_query_file
+from kg.vocab.namespaces import GAO, RDF, RDFS, Base
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.server.protocol import (
+from kg.serve.protocol import (
     GRAPH_TYPES,
     RDF_FORMATS,
     RESULT_MEDIA,

@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from kg.queries import resolve
 from kg.store import OxigraphStore
+from kg.store.queries import resolve
 
 # Figure 4's legend order, closed to open, then unknown and not applicable.
 LEVEL_ORDER = ("1", "2", "3", "4", "5", "?", "N/A")

@@ -27,8 +27,8 @@ import yaml
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import QueryError
-from kg.namespaces import XSD
 from kg.paths import resource_dir
+from kg.vocab.namespaces import XSD
 
 PARAM_TYPES = ("iri", "string", "integer", "boolean")
 _VAR = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")

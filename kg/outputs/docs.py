@@ -7,7 +7,7 @@ from pathlib import Path
 from kg.errors import KgError
 from kg.fsutil import write_atomic
 from kg.paths import resource_dir
-from kg.queries import QueryFile, library
+from kg.store.queries import QueryFile, library
 
 QUERY_FOLDERS = (
     ("", "Analyst questions"),

@@ -18,9 +18,9 @@ from pyshacl import validate as shacl_validate
 from rdflib.namespace import RDF, SH
 
 from kg.errors import KgError
-from kg.namespaces import GAO
 from kg.paths import resource_dir
 from kg.store import OxigraphStore
+from kg.vocab.namespaces import GAO
 
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 CURATED = rdflib.URIRef(GAO + "curatedRecord")

@@ -1,7 +1,7 @@
 """`kg serve`: the release over HTTP.
 
 - `/sparql`: SPARQL 1.1 Protocol, read-only, queries run in killable worker processes
-  (`kg.server.workers`) under a time limit and a row cap; CORS on every read endpoint.
+  (`kg.serve.workers`) under a time limit and a row cap; CORS on every read endpoint.
 - every IRI under the base: its description by content negotiation (HTML, Turtle, JSON-LD,
   RDF/XML, N-Triples) with `Vary: Accept`, or one variant by extension (`….ttl`, `….html`).
 - `/query`: a page that runs SPARQL against `/sparql`, with the library's questions as examples.
@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
-from kg.pages import VARIANTS, Site, page_path
-from kg.publish import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
-from kg.queries import library
-from kg.server.protocol import (
+from kg.outputs.pages import VARIANTS, Site, page_path
+from kg.outputs.site import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
+from kg.release.release import Release, quad_key
+from kg.serve.protocol import (
     FORMAT_ALIASES,
     GRAPH_TYPES,
     Refused,
@@ -40,8 +38,10 @@ from kg.server.protocol import (
     serialize_graph,
     without_header,
 )
-from kg.server.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.serve.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.store import OxigraphStore
+from kg.store.queries import library
+from kg.vocab.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 OWL_VERSION_IRI = "http://www.w3.org/2002/07/owl#versionIRI"
@@ -52,7 +52,7 @@ DUMP_TYPES = {
 }
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an unwanted body read and dropped before answering
 FORMATS_NS = "http://www.w3.org/ns/formats/"
-# Resource descriptions: media type -> extension of the variant (see kg.pages.VARIANTS).
+# Resource descriptions: media type -> extension of the variant (see kg.outputs.pages.VARIANTS).
 RESOURCE_TYPES: dict[str, str] = {
     "text/html": "html",
     "application/xhtml+xml": "html",
@@ -85,7 +85,7 @@ class Application:
 
     def __init__(self, release: Path, config: ServeConfig) -> None:
         self.config = config
-        manifest = read_manifest(release)
+        manifest = Release(release).manifest
         self.build_id = manifest["build_id"]
         self.base = Base(manifest["base"])
         dataset = release / "dumps" / "dataset.nq"
@@ -181,7 +181,7 @@ class Application:
         with self._lock:
             if self._dumps is None:
                 folder = self._tmp / "dumps"
-                quads = sorted(self.store.quads(), key=_key)
+                quads = sorted(self.store.quads(), key=quad_key)
                 write_dumps(quads, folder, self.base.prefixes(with_base=False))
                 shutil.copyfile(self._ontology_file, folder / "ontology.ttl")
                 self._dumps = folder

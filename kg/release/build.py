@@ -26,54 +26,28 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.derive import derive
-from kg.errors import KgError
-from kg.mapping import Mapper
-from kg.mapping_imports import import_quads
-from kg.mapping_statements import StatementsMapper
-from kg.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
-from kg.ontology import load_ontology, vocabulary
+from kg.checks.derive import derive
+from kg.mapping.argument import StatementsMapper
+from kg.mapping.paper import Mapper
+from kg.mapping.sources import import_quads
+from kg.mapping.tracker import tracker_quads
+from kg.mapping.wikidata import link_quads
+from kg.outputs.reports import write_reports
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
-from kg.reports import write_reports
+from kg.release.release import default_output, quad_key
+from kg.sources.argument import load_statements
 from kg.sources.frameworks import component_notations, load_frameworks
 from kg.sources.loader import load_sources
-from kg.sources.statements import load_statements
+from kg.sources.tracker import load_imported
+from kg.sources.wikidata import load_links
 from kg.sources.workspace import Workspace
 from kg.store import OxigraphStore
-from kg.tracker import load_imported, tracker_quads
-from kg.wikidata import link_quads, load_links
+from kg.store.queries import parse_query_file
+from kg.vocab.namespaces import DEFAULT_BASE, GAO, PREFIXES, Base
+from kg.vocab.ontology import load_ontology, vocabulary
 
 DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
 KEEP_RELEASES = 2  # the current one and the one before it
-
-
-def default_output() -> Path:
-    return Path(os.environ.get("KG_OUTPUT", "output"))
-
-
-def current_release(out: Path | None = None) -> Path:
-    """The folder of the release `output/current` points to."""
-    out = out or default_output()
-    link = out / "current"
-    if not link.exists():
-        raise KgError(f"no build found at {link}: run 'kg build' first (or pass --out)")
-    return link.resolve()
-
-
-def read_manifest(release: Path) -> dict:
-    """The release's manifest; a missing or broken one is a clear error."""
-    path = release / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KgError(f"{path} is missing: the release is incomplete; run 'kg build'") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise KgError(f"{path} cannot be read ({exc}); run 'kg build'") from None
-
-
-def store_path(out: Path | None = None) -> Path:
-    return current_release(out) / "store"
 
 
 @dataclass
@@ -88,10 +62,6 @@ class BuildResult:
     @property
     def triples(self) -> int:
         return sum(self.graphs.values())
-
-
-def _key(q: ox.Quad) -> tuple[str, str, str, str]:
-    return (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))
 
 
 def assemble(
@@ -123,7 +93,7 @@ def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:
     so the same statements always serialise to the same bytes."""
     dataset = ox.Dataset(quads)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return sorted(dataset, key=_key)
+    return sorted(dataset, key=quad_key)
 
 
 def build(
@@ -151,7 +121,7 @@ def build(
         work.add_quads(asserted)
         asserted_graphs = sorted({q.graph_name for q in asserted} - {b.graph("metadata")}, key=str)
         derived = derive(work, b, asserted_graphs)
-        quads = sorted(set(asserted + derived), key=_key)  # rules mint no blank nodes
+        quads = sorted(set(asserted + derived), key=quad_key)  # rules mint no blank nodes
         counts = _counts(work)
         step("writing reports and figures")
         write_reports(work, staging)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.namespaces import OWL, RDF, RDFS, XSD
+from kg.vocab.namespaces import OWL, RDF, RDFS, XSD
 
 _BUILTIN_PROPERTIES = {
     RDF + "type": "builtin",

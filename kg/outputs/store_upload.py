@@ -37,17 +37,15 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg import __version__
-from kg.build import _key, read_manifest
 from kg.errors import KgError
-from kg.namespaces import DCTERMS, RDF, XSD, Base
 from kg.paths import resource_dir
-from kg.queries import QueryFile, parse_query_file
-from kg.store import OxigraphStore
+from kg.release.release import Release
+from kg.store.queries import QueryFile, parse_query_file
+from kg.vocab.namespaces import DCTERMS, RDF, XSD, Base
 
 METHODS = ("gsp", "update")
 CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")
@@ -351,8 +349,8 @@ def chunks(triples: Sequence[ox.Triple], size: int = CHUNK_TRIPLES) -> list[list
     return [c for c in out if c]
 
 
-def push(
-    release: Path,
+def upload_release(
+    release: Release,
     to: str,
     *,
     update_url: str | None = None,
@@ -376,13 +374,14 @@ def push(
         raise KgError(f"--lock-expiry must be positive, got {lock_expiry:g}")
     if chunk_size < 1:
         raise KgError(f"the chunk size must be at least 1 triple, got {chunk_size}")
-    manifest = read_manifest(release)
-    base = Base(manifest["base"])
-    store = OxigraphStore.open_read_only(release / "store")
+    manifest = release.manifest
+    base = release.base
     by_graph: dict[str, list[ox.Triple]] = {}
-    for q in sorted(store.quads(), key=_key):
+    for q in release.sorted_quads():
         if not isinstance(q.graph_name, ox.NamedNode):
-            raise KgError(f"{release}: the release has triples outside named graphs; not pushed")
+            raise KgError(
+                f"{release.path}: the release has triples outside named graphs; not pushed"
+            )
         by_graph.setdefault(q.graph_name.value, []).append(
             ox.Triple(q.subject, q.predicate, q.object)
         )
@@ -391,7 +390,7 @@ def push(
         base, manifest, {g: len(t) for g, t in by_graph.items()}, pushed
     )
     if record.value in by_graph:
-        raise KgError(f"{release}: the release has a graph named {record.value}; not pushed")
+        raise KgError(f"{release.path}: the release has a graph named {record.value}; not pushed")
     by_graph[record.value] = record_triples
     push_id = f"{manifest['build_id']}-{uuid.uuid4().hex[:8]}"
     pairs = {g: staging_graph(base, push_id, g) for g in sorted(by_graph)}

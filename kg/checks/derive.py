@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from kg.errors import QueryError
-from kg.namespaces import DCTERMS, PROV, RDF, RDFS, Base, gao
 from kg.paths import resource_dir
-from kg.queries import QueryFile, parse_query_file
 from kg.store import OxigraphStore
+from kg.store.queries import QueryFile, parse_query_file
+from kg.vocab.namespaces import DCTERMS, PROV, RDF, RDFS, Base, gao
 
 _ORDER = re.compile(r"^(\d+)-([a-z0-9-]+)$")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import KgError
-from kg.namespaces import GAO
 from kg.paths import resource_dir
-from kg.queries import parse_query_file
 from kg.store import OxigraphStore
+from kg.store.queries import parse_query_file
+from kg.vocab.namespaces import GAO
 
 
 def ontology_files(folder: Path | None = None) -> list[Path]:

@@ -3,15 +3,13 @@ its evidence links as resources, its notes, the variant judged, and the record's
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.mapping.paper import SOURCE
 from kg.mapping.rdf import A, GraphWriter
 from kg.mapping.sources import ImportMapper
 from kg.sources import eosai
-from kg.sources.identity import Resolution, slug
+from kg.sources.identity import Resolution, record_slug
 from kg.sources.workspace import Provenance
 from kg.vocab.namespaces import DCTERMS, SCHEMA, gao
 
@@ -62,7 +60,7 @@ def eosai_quads(
             for text in texts:
                 g.add(part, gao("linkAsWritten"), Literal(text))
         for j in rec.judgments:
-            node = mapper.b.iri("judgment", "eosai", slug(Path(rec.file).stem), j.parameter)
+            node = mapper.b.iri("judgment", "eosai", record_slug(rec.file), j.parameter)
             g.add(node, A, gao("SourceJudgment"))
             g.add(node, gao("judgedModel"), model)
             g.add(node, gao("assessedTerm"), mapper.term("eosai", j.parameter))
@@ -71,7 +69,7 @@ def eosai_quads(
             if j.value:
                 g.add(node, gao("scaleValue"), mapper.scale_value("eosai", j.value))
             else:
-                g.add(node, gao("assessmentStatus"), gao("not-applicable"))
+                g.add(node, gao("scaleValue"), gao("not-applicable"))
             variant = s.get(
                 "basemodelname" if j.parameter in EOSAI_BASE_PARAMETERS else "endmodelname"
             ) or s.get("name", "")

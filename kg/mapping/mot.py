@@ -3,8 +3,6 @@ type, and every component with its license as written (and the SPDX id when it i
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.mapping.paper import SOURCE
@@ -12,7 +10,7 @@ from kg.mapping.rdf import A, GraphWriter
 from kg.mapping.sources import ImportMapper
 from kg.sources import eosai, mot
 from kg.sources.frameworks import Frameworks
-from kg.sources.identity import Resolution, slug
+from kg.sources.identity import Resolution, record_slug
 from kg.sources.workspace import Provenance
 from kg.vocab.namespaces import DCTERMS, SCHEMA, gao
 
@@ -83,7 +81,7 @@ def mot_quads(
             assert term is not None  # the reader keeps only the MOF's components
             seen[term.term] = seen.get(term.term, 0) + 1  # a component listed twice: both kept
             local = term.term + (f"-{seen[term.term]}" if seen[term.term] > 1 else "")
-            node = mapper.b.iri("judgment", "mot", slug(Path(rec.file).stem), local)
+            node = mapper.b.iri("judgment", "mot", record_slug(rec.file), local)
             g.add(node, A, gao("SourceJudgment"))
             g.add(node, gao("judgedModel"), model)
             g.add(node, gao("assessedTerm"), mapper.term("mof", term.term))

@@ -20,7 +20,7 @@ from kg.mapping.rdf import A, GraphWriter, typed
 from kg.sources import eosai, mot
 from kg.sources.frameworks import FRAMEWORKS, Frameworks
 from kg.sources.identity import Record as IdRecord
-from kg.sources.identity import Resolution, load_curated, resolve, slug
+from kg.sources.identity import Resolution, load_curated, record_slug, resolve, slug
 from kg.sources.workspace import Provenance, Workspace
 from kg.vocab.namespaces import DCTERMS, PROV, RDFS, SKOS, Base, gao
 
@@ -75,7 +75,7 @@ class ImportMapper:
         return self.b.iri("framework", framework, "value", slug(value) or "empty")
 
     def record(self, source: str, file: str) -> NamedNode:
-        return self.b.iri("source", source, slug(Path(file).stem))
+        return self.b.iri("source", source, record_slug(file))
 
     def model(self, mid: str) -> NamedNode:
         return self.b.iri("model", mid)

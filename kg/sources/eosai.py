@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import SourceError
+from kg.sources.identity import check_record_slugs, normalise
 from kg.sources.safe_yaml import load_file
 
 SOURCE = "eosai"
@@ -148,9 +149,10 @@ def read_eosai(folder: Path) -> Reading:
         raise SourceError(str(folder), "no EOSAI model files (*.yaml) in the folder")
     reading = Reading([], [])
     seen: dict[str, str] = {}
+    check_record_slugs(files)
     for path in files:
         record = read_record(path, reading.reported)
-        key = re.sub(r"[^a-z0-9]", "", record.name.lower())
+        key = normalise(record.name)
         if key in seen:
             raise SourceError(
                 path.name,

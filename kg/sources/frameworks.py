@@ -78,7 +78,7 @@ class Frameworks:
 def component_notations(triples: list) -> set[str]:
     """The notations of the component vocabulary (every gao:OpennessComponent and
     gao:PipelineComponent of the ontology)."""
-    from kg.namespaces import GAO, RDF, SKOS
+    from kg.vocab.namespaces import GAO, RDF, SKOS
 
     kinds = {GAO + "OpennessComponent", GAO + "PipelineComponent"}
     members = {
@@ -141,6 +141,8 @@ def load_frameworks(root: Path, components: set[str]) -> Frameworks:
             raise row.error(f"unknown framework '{row['framework']}'", field="framework")
         if row["category"] not in CATEGORIES:
             raise row.error(f"unknown category '{row['category']}'", field="category")
+        if not row["basis"].strip():
+            raise row.error("every correspondence needs its reasoning", field="basis")
         if (row["framework"], row["value"]) in values:
             raise row.error("a second row for the same value", field="value")
         values.add((row["framework"], row["value"]))

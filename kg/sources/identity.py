@@ -39,11 +39,32 @@ _VERSION = re.compile(r"^v\d+(\.\d+)*$", re.IGNORECASE)
 
 
 def normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    """Lower case, letters and digits only; '+' is kept as 'plus' (CodeT5+ is not CodeT5)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower().replace("+", "plus"))
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    """Kebab-case: 'CodeT5+ 16B' -> 'codet5-plus-16b'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower().replace("+", "-plus")).strip("-")
+
+
+def record_slug(file: str) -> str:
+    """The IRI slug of a source record, from its file name without the extension."""
+    return slug(Path(file).stem)
+
+
+def check_record_slugs(files: list[Path]) -> None:
+    """Two files whose names give the same record IRI are an error naming both."""
+    slugs: dict[str, str] = {}
+    for path in files:
+        key = record_slug(path.name)
+        if key in slugs:
+            raise SourceError(
+                path.name,
+                f"the file names {slugs[key]} and {path.name} give the same identifier "
+                f"'{key}': rename one",
+            )
+        slugs[key] = path.name
 
 
 @dataclass(frozen=True)

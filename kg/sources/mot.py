@@ -24,6 +24,7 @@ from typing import Any
 
 from kg.errors import SourceError
 from kg.sources.eosai import is_iri
+from kg.sources.identity import check_record_slugs
 from kg.sources.safe_yaml import load_file
 
 SOURCE = "mot"
@@ -127,6 +128,7 @@ def read_mot(folder: Path) -> Reading:
     reading = Reading([])
     seen: dict[str, str] = {}
     names: dict[str, str] = {}
+    check_record_slugs(files)
     for path in files:
         record = read_record(path, reading.reported)
         content = json.dumps({**asdict(record), "file": ""}, sort_keys=True)

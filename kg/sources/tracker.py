@@ -18,6 +18,7 @@ from typing import Any
 
 from kg.errors import SourceError
 from kg.sources.csvio import Row, read_table
+from kg.sources.eosai import is_iri
 from kg.sources.safe_yaml import loads
 
 IMPORT_FILE = "imports/tracker.csv"
@@ -93,6 +94,14 @@ def read_tracker(folder: Path, models: dict[str, str]) -> ImportResult:
         if not isinstance(title, str) or not title.strip():
             raise SourceError(path.name, "missing 'title'", field="title")
         release = _release(path, data.get("release"))
+        link = str(data.get("link") or "").strip()
+        if link and not is_iri(link):
+            raise SourceError(
+                path.name,
+                f"'{link}' is not an absolute http(s) IRI",
+                record=title.strip(),
+                field="link",
+            )
         model = models.get(normalise(title))
         if model is None:
             result.unmatched[path.name] = title
@@ -125,7 +134,7 @@ def read_tracker(folder: Path, models: dict[str, str]) -> ImportResult:
                 TrackerCell(
                     path.name,
                     title.strip(),
-                    str(data.get("link") or ""),
+                    link,
                     release,
                     model,
                     component,
@@ -182,4 +191,6 @@ def _checked(row: Row, components: set[str], models: set[str]) -> TrackerCell:
         raise row.error(f"unknown model '{row['model']}'", field="model")
     if row["value"] not in VALUES:
         raise row.error(f"unknown value '{row['value']}'", field="value")
+    if row["link"] and not is_iri(row["link"]):
+        raise row.error(f"'{row['link']}' is not an absolute http(s) IRI", field="link")
     return TrackerCell(*(row[c] for c in COLUMNS))

@@ -75,13 +75,13 @@ def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     keep = [q for q in quads if not q.graph_name.value.startswith(exclude_prefix)]
     names = sorted({q.graph_name.value for q in keep if isinstance(q.graph_name, ox.NamedNode)})
     g = rdflib.Graph()
-    g.addN((_term(q.subject), _term(q.predicate), _term(q.object), g) for q in keep)
+    g.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), g) for q in keep)
     for name in names:
         g.add((rdflib.URIRef(name), RDF.type, SD.NamedGraph))
     return g
 
 
-def _term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+def to_rdflib(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
     """pyoxigraph term -> rdflib term, without a serialise-and-parse round trip."""
     if isinstance(t, ox.NamedNode):
         return rdflib.URIRef(t.value)
@@ -113,7 +113,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
             ValidationResult(
                 severity=Severity(str(one(SH.resultSeverity)).removeprefix(str(SH))),
                 focus=str(focus),
-                path=_path_text(results_graph, node),
+                path=path_text(results_graph, node),
                 value=one(SH.value),
                 message=one(SH.resultMessage) or "",
                 shape=str(one(SH.sourceShape)),
@@ -125,7 +125,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
     return ValidationReport(bool(conforms), results, results_graph)
 
 
-def _path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
+def path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
     path = g.value(node, SH.resultPath)
     if path is None:
         return None

@@ -28,6 +28,7 @@ import pyoxigraph as ox
 
 from kg.checks.derive import derive
 from kg.mapping.argument import StatementsMapper
+from kg.mapping.hf import hf_quads
 from kg.mapping.paper import Mapper
 from kg.mapping.sources import import_quads
 from kg.mapping.tracker import tracker_quads
@@ -37,6 +38,7 @@ from kg.paths import resource_dir
 from kg.release.release import default_output, quad_key
 from kg.sources.argument import load_statements
 from kg.sources.frameworks import component_notations, load_frameworks
+from kg.sources.hf import load_import
 from kg.sources.loader import load_sources
 from kg.sources.tracker import load_imported
 from kg.sources.wikidata import load_links
@@ -82,6 +84,10 @@ def assemble(
         imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
         quads += tracker_quads(imported, Base(base))
         quads += link_quads(load_links(ws.root), Base(base))
+        hub = load_import(ws)
+        if hub is not None:  # materialised here like every source, until the build streams
+            meta, records = hub
+            quads += hf_quads(records, Base(base), meta)
     frameworks = load_frameworks(root, component_notations(triples))
     paper = {m.id: [m.name, m.table3_label] for m in src.models}
     quads += import_quads(root, ws, Base(base), frameworks, paper)

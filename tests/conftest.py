@@ -90,6 +90,33 @@ def run_kg(
     return subprocess.CompletedProcess(["kg", *args], code, result.stdout, stderr)
 
 
+def publish(target: Path, built: Built):
+    """`kg publish --site-dir TARGET` of the session build, with a fixed issued date."""
+    return run_kg(
+        "publish",
+        "--site-dir",
+        str(target),
+        "--issued",
+        "2026-11-22",
+        "--sparql",
+        "https://example.org/sparql",
+        "--site",
+        "https://example.org/kg/",
+        "--out",
+        str(built.out),
+    )
+
+
+@pytest.fixture(scope="session")
+def published(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The static release of the session build (`kg publish --out`), shared by the tests that
+    read it and never changed by them."""
+    target = tmp_path_factory.mktemp("pub") / "site"
+    proc = publish(target, built)
+    assert proc.returncode == 0, proc.stderr
+    return target
+
+
 def query_rows(out: Path, *args: str) -> list[dict[str, str]]:
     """`kg query ARGS --format csv` on the build in `out`, as rows keyed by column."""
     import csv

@@ -60,6 +60,7 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/derive/70-hub-weights-level.rq",
         "queries/derive/80-lineage-conflicts.rq",
         "queries/derive/90-conflict-chains.rq",
+        "queries/derive/95-labels.rq",
     }
 
 

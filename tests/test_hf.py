@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import free_port, run_kg, wait_for
+from conftest import free_port, query_rows, run_kg, wait_for
 from kg.checks.derive import derive
 from kg.mapping.hf import hf_quads
 from kg.mapping.paper import Mapper
@@ -342,6 +342,12 @@ def test_live_pages_by_link_headers(hub, workspace: Path, tmp_path: Path):
     assert meta["upstream"] == f"{endpoint}/api/models" and meta["extra"]["endpoint"] == endpoint
 
 
+def test_live_follows_a_relative_next_link(hub, workspace: Path, tmp_path: Path):
+    endpoint, log = hub("relative")
+    assert live(endpoint, workspace, tmp_path / "cache").returncode == 0
+    assert len(log.read_text().splitlines()) == 6 and len(imported(workspace)) == VALID
+
+
 def test_live_resumes_where_it_stopped(hub, workspace: Path, tmp_path: Path):
     endpoint, log = hub("fail-at-8")
     cache = tmp_path / "cache"
@@ -370,3 +376,19 @@ def test_next_link_to_another_host_is_refused(hub, workspace: Path, tmp_path: Pa
     proc = live(endpoint, workspace, tmp_path / "cache")
     assert proc.returncode == 2 and "refused" in proc.stderr
     assert len(log.read_text().splitlines()) == 1
+
+
+def test_build_loads_the_import_into_its_own_graph(workspace: Path, tmp_path: Path):
+    assert run_kg("import", "hf", str(MODELS), "--workspace", str(workspace)).returncode == 0
+    out = tmp_path / "output"
+    proc = run_kg("build", "--workspace", str(workspace), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "current" / "manifest.json").read_text())
+    assert manifest["graphs"][f"{Base().base}graph/imports/hf"] > 15 * 5
+    lineage = query_rows(out, "lineage", "-p", "model=org/llama-ft-gguf")
+    assert {(r["derivative"], r["base"]) for r in lineage} == {
+        ("org/llama-ft-gguf", "org/llama-ft"),
+        ("org/llama-ft", "meta-llama/Llama-2-7b-hf"),
+    }
+    unresolved = {r["key"] for r in query_rows(out, "checks/hub-unresolved-license")}
+    assert {"my-custom-thing", "acme license"} <= unresolved

@@ -72,7 +72,12 @@ def load_shapes(folder: Path | None = None) -> rdflib.Graph:
 
 def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     """The union of the asserted graphs, plus an inventory of the graph names."""
-    keep = [q for q in quads if not q.graph_name.value.startswith(exclude_prefix)]
+    keep = [
+        q
+        for q in quads
+        if isinstance(q.graph_name, ox.NamedNode)
+        and not q.graph_name.value.startswith(exclude_prefix)
+    ]
     names = sorted({q.graph_name.value for q in keep if isinstance(q.graph_name, ox.NamedNode)})
     g = rdflib.Graph()
     g.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), g) for q in keep)
@@ -81,8 +86,10 @@ def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     return g
 
 
-def to_rdflib(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+def to_rdflib(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdflib.term.Node:
     """pyoxigraph term -> rdflib term, without a serialise-and-parse round trip."""
+    if isinstance(t, ox.Triple):
+        raise TypeError(f"quoted triples are not validated with rdflib: {t}")
     if isinstance(t, ox.NamedNode):
         return rdflib.URIRef(t.value)
     if isinstance(t, ox.BlankNode):
@@ -130,16 +137,16 @@ def path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
     if path is None:
         return None
     if isinstance(path, rdflib.URIRef):
-        return g.namespace_manager.normalizeUri(path)
+        return g.namespace_manager.normalizeUri(str(path))
     inverse = g.value(path, SH.inversePath)
     if inverse is not None:
-        return "^" + g.namespace_manager.normalizeUri(inverse)
+        return "^" + g.namespace_manager.normalizeUri(str(inverse))
     alternatives = g.value(path, SH.alternativePath)
     if alternatives is not None:
         members = rdflib.collection.Collection(g, alternatives)
-        return "|".join(g.namespace_manager.normalizeUri(m) for m in members)
+        return "|".join(g.namespace_manager.normalizeUri(str(m)) for m in members)
     items = list(rdflib.collection.Collection(g, path)) if g.value(path, RDF.first) else []
-    return "/".join(g.namespace_manager.normalizeUri(i) for i in items) or str(path)
+    return "/".join(g.namespace_manager.normalizeUri(str(i)) for i in items) or str(path)
 
 
 def _record(data: rdflib.Graph, focus: rdflib.term.Node | None) -> str | None:

@@ -18,13 +18,13 @@ naming the file, the record and the field, and nothing is written.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kg.errors import SourceError
 from kg.sources.identity import check_record_slugs, normalise
+from kg.sources.iri import iri_problem
 from kg.sources.safe_yaml import load_file
 
 SOURCE = "eosai"
@@ -124,15 +124,7 @@ class Reading:
 
 def is_iri(text: str) -> bool:
     """An absolute http(s) IRI that RDF accepts (no spaces, no javascript:)."""
-    from pyoxigraph import NamedNode
-
-    if not re.match(r"^https?://[^\s/]+", text):
-        return False
-    try:
-        NamedNode(text)
-    except ValueError:
-        return False
-    return True
+    return iri_problem(text) is None
 
 
 def read_eosai(folder: Path) -> Reading:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from kg.errors import KgError
 from kg.sources.workspace import Provenance, Workspace
@@ -429,7 +429,7 @@ def _next_link(response: Any, origin: Any) -> str | None:
     nxt = response.links.get("next", {}).get("url")
     if not nxt:
         return None
-    target = urlsplit(str(response.url.join(nxt)) if hasattr(response.url, "join") else nxt)
+    target = urlsplit(urljoin(str(response.url), nxt))
     if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):
         raise KgError(
             f"the next page link points to {target.scheme}://{target.netloc}, not to the "

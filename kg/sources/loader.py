@@ -15,6 +15,7 @@ from typing import TypeVar
 from kg.errors import SourceError
 from kg.sources import notation as n
 from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
+from kg.sources.iri import iri_problem
 from kg.vocab.ontology import Vocabulary
 
 T = TypeVar("T")
@@ -208,8 +209,8 @@ def _licenses(root: Path) -> list[License]:
             )
         notations[notation] = row.line
         url = row["url"].strip() or None
-        if url and not url.startswith(("http://", "https://")):
-            raise row.error(f"'{url}' is not an http(s) URL", field="url", record=lid)
+        if url and (problem := iri_problem(url)):
+            raise row.error(problem, field="url", record=lid)
         spdx = row["spdx"].strip() or None
         if spdx is not None and spdx not in SPDX:
             raise row.error(

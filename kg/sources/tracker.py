@@ -18,7 +18,7 @@ from typing import Any
 
 from kg.errors import SourceError
 from kg.sources.csvio import Row, read_table
-from kg.sources.eosai import is_iri
+from kg.sources.iri import iri_problem
 from kg.sources.safe_yaml import loads
 
 IMPORT_FILE = "imports/tracker.csv"
@@ -95,13 +95,8 @@ def read_tracker(folder: Path, models: dict[str, str]) -> ImportResult:
             raise SourceError(path.name, "missing 'title'", field="title")
         release = _release(path, data.get("release"))
         link = str(data.get("link") or "").strip()
-        if link and not is_iri(link):
-            raise SourceError(
-                path.name,
-                f"'{link}' is not an absolute http(s) IRI",
-                record=title.strip(),
-                field="link",
-            )
+        if link and (problem := iri_problem(link)):  # a javascript: link is refused here
+            raise SourceError(path.name, problem, record=title, field="link")
         model = models.get(normalise(title))
         if model is None:
             result.unmatched[path.name] = title
@@ -191,6 +186,6 @@ def _checked(row: Row, components: set[str], models: set[str]) -> TrackerCell:
         raise row.error(f"unknown model '{row['model']}'", field="model")
     if row["value"] not in VALUES:
         raise row.error(f"unknown value '{row['value']}'", field="value")
-    if row["link"] and not is_iri(row["link"]):
-        raise row.error(f"'{row['link']}' is not an absolute http(s) IRI", field="link")
+    if row["link"] and (problem := iri_problem(row["link"])):
+        raise row.error(problem, field="link", record=row["file"])
     return TrackerCell(*(row[c] for c in COLUMNS))

@@ -38,7 +38,7 @@ from kg.checks.validate import (
 )
 from kg.errors import KgError
 from kg.paths import resource_dir
-from kg.store import OxigraphStore
+from kg.store import GraphStore
 from kg.store.queries import QueryFile, parse_query_file
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -126,7 +126,7 @@ class StoreShapes:
         self.check_supported()
         hits: list[Hit] = []
         for shape in sorted(self._targeted(), key=str):
-            focus = self._focus_nodes(shape)
+            focus = self.focus_nodes(shape)
             if focus:
                 hits += self._shape_hits(shape, self._new_set(focus), report=True)
         return hits
@@ -209,7 +209,7 @@ class StoreShapes:
         self.data.extend(ox.Quad(name, MEMBER, n, FOCUS_GRAPH) for n in nodes)
         return name
 
-    def _focus_nodes(self, shape: rdflib.term.Node) -> set[Term]:
+    def focus_nodes(self, shape: rdflib.term.Node) -> set[Term]:
         found: set[Term] = set()
         g = self.shapes
         for cls in g.objects(shape, SH.targetClass):
@@ -425,7 +425,7 @@ def _ox(term: rdflib.term.Node) -> Term:
 # --- the report --------------------------------------------------------------------------------
 
 
-def validation_copy(store: OxigraphStore, exclude_prefix: str) -> ox.Store:
+def validation_copy(store: GraphStore, exclude_prefix: str) -> ox.Store:
     """An in-memory copy of the graphs to validate (all but those under `exclude_prefix`) merged
     into the default graph, plus one `sd:NamedGraph` node per graph, as `kg validate` has always
     validated. Copied natively graph by graph (N-Triples), never a Python object per triple."""
@@ -490,7 +490,7 @@ def validate_data(data: ox.Store, shapes: rdflib.Graph | None = None) -> Validat
 
 
 def validate_release_store(
-    store: OxigraphStore, base: str, shapes_dir: Path | None = None
+    store: GraphStore, base: str, shapes_dir: Path | None = None
 ) -> ValidationReport:
     """`kg validate --engine store`: the asserted graphs of a release, validated on a copy."""
     shapes = load_shapes(shapes_dir)

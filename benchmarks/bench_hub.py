@@ -134,7 +134,8 @@ def bench(n: int, work: Path, memory_gb: float, only: set[str]) -> dict[str, dic
     data = work / f"hub-{n}.jsonl"
     workspace = work / f"workspace-{n}"
     out = work / f"output-{n}"
-    shutil.rmtree(workspace, ignore_errors=True)
+    if not only or "import" in only:  # a run of later stages only reuses the import
+        shutil.rmtree(workspace, ignore_errors=True)
     stages = [
         ("synth", [sys.executable, "benchmarks/synth_hub.py", str(n), str(data)], n),
         ("import", [*KG, "import", "hf", str(data), "--workspace", str(workspace)], n),
@@ -145,6 +146,18 @@ def bench(n: int, work: Path, memory_gb: float, only: set[str]) -> dict[str, dic
                 sys.executable,
                 "-c",
                 RULES_SCRIPT,
+                str(workspace),
+                "tests/fixtures/hf/kb.ttl",
+                popular(n),
+            ],
+            None,
+        ),
+        (
+            "stream",
+            [
+                sys.executable,
+                "-c",
+                STREAM_SCRIPT,
                 str(workspace),
                 "tests/fixtures/hf/kb.ttl",
                 popular(n),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
+from kg.mapping_licenses import license_quads
 from kg.namespaces import (
     DCTERMS,
     ONTOLOGY_IRI,
@@ -142,6 +143,7 @@ class Mapper:
         quads += self._table2(src)
         quads += self._table3(src)
         quads += self.spdx(src)
+        quads += license_quads(self.b, src.licenses, src.aliases)
         return quads
 
     def _metadata(self) -> list[Quad]:
@@ -207,7 +209,8 @@ class Mapper:
             s = self.license(lic.id)
             g.add(s, A, gao("AccessStatement" if lic.kind == "access-statement" else "License"))
             g.add(s, LABEL, Literal(lic.label))
-            g.add(s, gao("licenseNotation"), Literal(lic.notation))
+            if lic.notation:
+                g.add(s, gao("licenseNotation"), Literal(lic.notation))
             if lic.url:
                 g.add(s, SCHEMA + "url", NamedNode(lic.url))
             g.add(s, gao("curatedRecord"), Literal(lic.record))

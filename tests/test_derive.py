@@ -55,6 +55,12 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/derive/30-assessment-level.rq",
         "queries/derive/40-model-classes.rq",
         "queries/derive/50-stage-profiles.rq",
+        "queries/derive/60-license-kb-level.rq",
+        "queries/derive/85-condition-outcomes.rq",
+        "queries/derive/90-definition-verdicts.rq",
+        "queries/definitions/eu-ai-act-open-source-exemption.rq",
+        "queries/definitions/osaid-1-0.rq",
+        "queries/definitions/paper-levels.rq",
     }
 
 

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.build import _key, assemble
-from kg.derive import derive
-from kg.namespaces import DEFAULT_BASE, Base
-from kg.reports import write_reports
+from kg.checks.derive import derive
+from kg.checks.validate import data_graph, load_shapes, validate_graph
+from kg.outputs.reports import write_reports
+from kg.release.build import _key, assemble
 from kg.store import OxigraphStore
-from kg.validate import data_graph, load_shapes, validate_graph
+from kg.vocab.namespaces import DEFAULT_BASE, Base
 
 
 def one_round(work: Path) -> dict[str, float]:

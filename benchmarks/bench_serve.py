@@ -1,6 +1,6 @@
 """What `kg serve` costs over a bare Oxigraph server, measured side by side on the same data.
 
-Both servers answer the library queries (`kg.queries.library()`, header comments removed) over
+Both servers answer the library queries (`kg.store.queries.library()`, header comments removed) over
 the release's `dumps/dataset.nq`, with the default graph as the union of the named graphs:
   kg    : `kg serve --workers N` (Python HTTP server, queries in worker processes over pipes,
           results serialised to SPARQL JSON in Python), endpoint /sparql
@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kg.queries import library
-from kg.server.protocol import without_header
+from kg.serve.protocol import without_header
+from kg.store.queries import library
 
 ACCEPT = "application/sparql-results+json"
 GOAL = 1.5

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import BuildResult, build
 from kg.paths import resource_dir
+from kg.release.build import BuildResult, build
 
 ROOT = Path(__file__).resolve().parent.parent
 # Table 1's five permission columns, in the paper's order.

@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from browser import driver, ensure_chromium, quit_driver
 from conftest import Built, query_rows
-from kg.queries import library
+from kg.store.queries import library
 from servers import KgServer
 
 

@@ -10,9 +10,10 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import Built, run_kg
-from kg import build as build_module
-from kg.build import DUMPS, build, current_release
 from kg.errors import KgError
+from kg.release import build as build_module
+from kg.release.build import DUMPS, build
+from kg.release.release import Release
 from kg.store import OxigraphStore
 
 GAO = "https://w3id.org/genai-openness/ontology#"
@@ -24,7 +25,7 @@ def _count(store: OxigraphStore, cls: str) -> int:
 
 
 def test_counts_in_the_store(built: Built):
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     assert _count(store, "AIModel") == 40
     assert _count(store, "ComponentAssessment") == 480
     assert _count(store, "LicenseEvaluation") == 12
@@ -36,7 +37,7 @@ def test_counts_in_the_store(built: Built):
 
 
 def test_every_model_has_twelve_assessments(built: Built):
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     q = f"""SELECT ?m (COUNT(DISTINCT ?c) AS ?n) WHERE {{
         ?a <{GAO}assessedModel> ?m ; <{GAO}assessedComponent> ?c }} GROUP BY ?m"""
     counts = {r["m"].value: int(r["n"].value) for r in store.raw_query(q)}
@@ -46,7 +47,7 @@ def test_every_model_has_twelve_assessments(built: Built):
 
 def test_named_graphs_and_provenance(built: Built):
     """Each table's facts sit in their own graph, whose metadata names the paper and the table."""
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     base = "https://w3id.org/genai-openness/"
     q = f"""SELECT ?g ?part ?id WHERE {{
         GRAPH <{base}graph/metadata> {{
@@ -75,7 +76,7 @@ def test_named_graphs_and_provenance(built: Built):
 
 
 def test_unknown_values_are_not_zero(built: Built):
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     q = f"""SELECT ?v ?status WHERE {{
         <https://w3id.org/genai-openness/model/gpt-4> <{GAO}hasImpactMeasurement> ?m .
         ?m <{GAO}metric> <{GAO}huggingface-downloads-last-month> .
@@ -101,7 +102,7 @@ def test_dumps_are_deterministic(tmp_path: Path):
 
 
 def test_dumps_round_trip_to_the_store(built: Built):
-    release = current_release(built.out)
+    release = Release.current(built.out).path
     store = OxigraphStore.open_read_only(release / "store")
     in_store = {str(q) for q in store.quads()}
     for name, fmt in (("dataset.nq", ox.RdfFormat.N_QUADS), ("dataset.trig", ox.RdfFormat.TRIG)):
@@ -154,7 +155,7 @@ def test_query_without_build_is_a_clear_error(tmp_path: Path):
 
 def test_missing_release_folder_error():
     with pytest.raises(KgError, match="kg build"):
-        current_release(Path("/nonexistent/output"))
+        Release.current(Path("/nonexistent/output"))
 
 
 def test_build_summary_names_outputs(tmp_path: Path):

@@ -9,11 +9,11 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import Built, query_rows
-from kg.derive import derive
-from kg.namespaces import Base
-from kg.ontology import load_ontology
-from kg.queries import resolve
-from kg.store import OxigraphStore
+from kg.checks.derive import derive
+from kg.store.oxigraph import OxigraphStore
+from kg.store.queries import resolve
+from kg.vocab.namespaces import Base
+from kg.vocab.ontology import load_ontology
 
 FIXTURE = Path(__file__).parent / "fixtures" / "definitions" / "models.ttl"
 EX = "https://example.org/kg/"

@@ -11,9 +11,10 @@ from xml.etree import ElementTree
 import pytest
 
 from conftest import CRITERIA, Built, query_rows
-from kg import derive as derive_module
-from kg.build import build, current_release
+from kg.checks import derive as derive_module
 from kg.errors import QueryError
+from kg.release.build import build
+from kg.release.release import Release
 from kg.store import OxigraphStore
 
 GAO = "https://w3id.org/genai-openness/ontology#"
@@ -22,7 +23,7 @@ BASE = "https://w3id.org/genai-openness/"
 
 def select(out: Path, query: str) -> list[dict[str, str]]:
     """Run an ad-hoc test query on a built store; unbound variables are left out of the row."""
-    store = OxigraphStore.open_read_only(current_release(out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(out).store_path)
     result = store.raw_query(query)
     names = [v.value for v in result.variables]
     return [{n: sol[n].value for n in names if sol[n] is not None} for sol in result]
@@ -172,10 +173,10 @@ def test_errata_on_the_paper(built: Built):
         ("Stable LM", "pretraining-data"),
         ("Stable LM", "weights"),
     }
-    report = (current_release(built.out) / "reports" / "errata.md").read_text()
+    report = (Release.current(built.out).reports / "errata.md").read_text()
     head = report.split("## ")[0]
     assert "**14 findings.**" in head
-    assert "| `unscored-license` | 11 |" in head and "| `table1-score` | 0 |" in head
+    assert "| `unscored-license` | info | 11 |" in head and "| `table1-score` | warn | 0 |" in head
 
 
 @pytest.fixture
@@ -257,7 +258,7 @@ def test_figure4_counts_match_table3(built: Built, sources_dir: Path):
 
 
 def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
-    figures = current_release(built.out) / "figures"
+    figures = Release.current(built.out).figures
     for name in ("figure4", "table3-heatmap"):
         assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         svg = ElementTree.parse(figures / f"{name}.svg").getroot()
@@ -266,7 +267,7 @@ def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
     build(other)
     for name in ("figure4.png", "figure4.svg", "table3-heatmap.png", "table3-heatmap.svg"):
         assert (figures / name).read_bytes() == (
-            current_release(other) / "figures" / name
+            Release.current(other).figures / name
         ).read_bytes(), name
 
 

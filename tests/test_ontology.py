@@ -14,10 +14,10 @@ import rdflib
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from conftest import ROOT, Built
-from kg import owlcheck
-from kg.build import current_release
-from kg.namespaces import GAO, ONTOLOGY_IRI
-from kg.ontology import load_ontology, ontology_files
+from kg.checks import owlcheck
+from kg.release.release import Release
+from kg.vocab.namespaces import GAO, ONTOLOGY_IRI
+from kg.vocab.ontology import load_ontology, ontology_files
 
 VANN = rdflib.Namespace("http://purl.org/vocab/vann/")
 
@@ -138,7 +138,7 @@ def test_components_match_design(onto: rdflib.Graph):
 
 
 def _all_triples(built: Built) -> list[ox.Triple]:
-    nq = current_release(built.out) / "dumps" / "dataset.nq"
+    nq = Release.current(built.out).dumps / "dataset.nq"
     return [
         ox.Triple(q.subject, q.predicate, q.object)
         for q in ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS)

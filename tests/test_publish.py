@@ -1,4 +1,4 @@
-"""`kg publish --out DIR`: a static LOD release whose every dump parses back to the store's data."""
+"""`kg publish --site-dir DIR`: a static LOD release whose every dump parses back to the store."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import Built, run_kg
-from kg.build import current_release
-from kg.publish import DUMPS
+from kg.outputs.site import DUMPS
+from kg.release.release import Release
 from kg.store import OxigraphStore
 
 VOID = "http://rdfs.org/ns/void#"
@@ -25,16 +25,16 @@ def canonical(items) -> ox.Dataset:
 
 
 def publish(target: Path, built: Built):
-    """`kg publish --out TARGET` of the session build, with a fixed issued date."""
+    """`kg publish --site-dir TARGET` of the session build, with a fixed issued date."""
     return run_kg(
         "publish",
-        "--out",
+        "--site-dir",
         str(target),
         "--issued",
         "2026-11-22",
         "--sparql",
         "https://example.org/sparql",
-        "--release-from",
+        "--out",
         str(built.out),
     )
 
@@ -48,7 +48,7 @@ def site(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_dump_parses_back_to_the_store(built: Built, site: Path):
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     quads = store.quads()
     want_quads = canonical(quads)
     want_triples = canonical(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
@@ -67,7 +67,7 @@ def test_void_and_dcat_description(built: Built, site: Path):
     def values(s, p):
         return [t.object for t in triples_ if t.subject == s and t.predicate.value == p]
 
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     triples = {str(ox.Triple(q.subject, q.predicate, q.object)) for q in store.quads()}
     assert int(values(ds, VOID + "triples")[0].value) == len(triples)
     assert values(ds, "http://purl.org/dc/terms/license") == [
@@ -99,7 +99,7 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
             str(target),
             "--issued",
             "2026-01-01",
-            "--release-from",
+            "--out",
             str(built.out),
         ).returncode
         == 0
@@ -107,11 +107,11 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
     assert (
         run_kg(
             "publish",
-            "--to-dir",
+            "--site-dir",
             str(target),
             "--issued",
             "2026-02-02",
-            "--release-from",
+            "--out",
             str(built.out),
         ).returncode
         == 0
@@ -120,7 +120,7 @@ def test_publish_replaces_a_release_but_not_other_folders(built: Built, tmp_path
     other = tmp_path / "home"
     other.mkdir()
     (other / "precious.txt").write_text("keep")
-    proc = run_kg("publish", "--out", str(other), "--release-from", str(built.out))
+    proc = run_kg("publish", "--site-dir", str(other), "--out", str(built.out))
     assert proc.returncode == 2 and "not a previous release" in proc.stderr
     assert (other / "precious.txt").read_text() == "keep"
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]

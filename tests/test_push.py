@@ -23,9 +23,9 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import OXIGRAPH, Built, free_port, run_kg, wait_for
-from kg.build import current_release, read_manifest
 from kg.errors import KgError
-from kg.push import chunks, endpoints, parse_header, push
+from kg.outputs.store_upload import chunks, endpoints, parse_header, upload_release
+from kg.release.release import Release
 
 BASE = "https://w3id.org/genai-openness/"
 RECORD = BASE + "graph/release"
@@ -34,6 +34,11 @@ LOCK = BASE + "graph/push-lock"
 GONE = BASE + "graph/paper/section-2"  # in the first release only
 ADDED = BASE + "graph/test/added"  # in the second release only
 FAILING = Path(__file__).parent / "fixtures" / "wikidata" / "failing_server.py"
+
+
+def push(release: Path, *args, **kwargs):
+    """Upload the release in folder `release` (the tests keep releases as folders)."""
+    return upload_release(Release(release), *args, **kwargs)
 
 
 @dataclass
@@ -114,7 +119,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def first(built: Built) -> Path:
-    return current_release(built.out)
+    return Release.current(built.out).path
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +155,7 @@ def second(first: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     store.flush()
     del store
-    manifest = read_manifest(release)
+    manifest = Release(release).manifest
     manifest["build_id"] = release.name
     (release / "manifest.json").write_text(json.dumps(manifest))
     (out / "current").symlink_to(Path("releases") / release.name)
@@ -158,9 +163,9 @@ def second(first: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_push_holds_the_release_and_its_record(built: Built, first: Path, server: Server):
-    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    proc = run_kg("publish", "--to", server.store, "--out", str(built.out))
     assert proc.returncode == 0, proc.stderr
-    build_id = read_manifest(first)["build_id"]
+    build_id = Release(first).manifest["build_id"]
     assert f"Pushed release {build_id}" in proc.stdout and "verified" in proc.stdout
     remote = server.dataset()
     assert without_record(remote) == local(first)
@@ -169,7 +174,7 @@ def test_push_holds_the_release_and_its_record(built: Built, first: Path, server
         for r in server.select(f"SELECT ?p ?o WHERE {{ GRAPH <{RECORD}> {{ <{RECORD}> ?p ?o }} }}")
     ]
     subsets = {o for p, o in record if p.endswith("#subset")}
-    assert subsets == set(read_manifest(first)["graphs"])
+    assert subsets == set(Release(first).manifest["graphs"])
     assert ("http://purl.org/dc/terms/identifier", build_id) in record
     assert any(p == "http://purl.org/dc/terms/modified" for p, _ in record)
     assert not [g for g in server.graph_names() if g.startswith(STAGING)]
@@ -207,9 +212,9 @@ def test_second_push_replaces_the_first_at_once(first: Path, second: Path, serve
     reader.start()
     try:
         wait_until(lambda: bool(seen))  # the reader has seen the first release before the swap
-        two = push(current_release(second), server.store)
+        two = push(Release.current(second).path, server.store)
         assert two.previous == one.build_id and two.removed == [GONE]
-        assert without_record(server.dataset()) == local(current_release(second))
+        assert without_record(server.dataset()) == local(Release.current(second).path)
         assert server.counts([GONE]) == {GONE: 0}  # the graph only the first release had
         assert not [g for g in server.graph_names() if g.startswith(STAGING)]
         back = push(first, server.store)  # and back again, still watched
@@ -273,7 +278,7 @@ def test_chunks_keep_blank_node_structures_together():
 
 def test_nothing_listening(built: Built):
     url = f"http://127.0.0.1:{free_port()}/store"
-    proc = run_kg("publish", "--to", url, "--release-from", str(built.out), "--timeout", "5")
+    proc = run_kg("publish", "--to", url, "--out", str(built.out), "--timeout", "5")
     assert proc.returncode == 2
     assert "take the push lock" in proc.stderr
     assert "cannot reach" in proc.stderr and url.replace("/store", "/update") in proc.stderr
@@ -409,7 +414,7 @@ class _Recorder(BaseHTTPRequestHandler):
 )
 def test_bad_store_urls_are_refused_before_any_request(built: Built, suffix: str, words: str):
     with serving(_Recorder) as fake:
-        proc = run_kg("publish", "--to", fake.url + suffix, "--release-from", str(built.out))
+        proc = run_kg("publish", "--to", fake.url + suffix, "--out", str(built.out))
     assert proc.returncode == 2 and words in proc.stderr, proc.stderr
     assert fake.seen == []
 
@@ -417,7 +422,7 @@ def test_bad_store_urls_are_refused_before_any_request(built: Built, suffix: str
 def test_user_info_in_the_url_is_refused_and_not_printed(built: Built):
     with serving(_Recorder) as fake:
         url = fake.url.replace("//", "//alice:s3cret@") + "/store"
-        proc = run_kg("publish", "--to", url, "--release-from", str(built.out))
+        proc = run_kg("publish", "--to", url, "--out", str(built.out))
     assert (
         proc.returncode == 2
         and "KG_STORE_USER" in proc.stderr
@@ -449,7 +454,7 @@ def test_failure_mid_upload_drops_staging_and_sends_credentials(
         serving(_Proxy, upstream=server.url) as handler,
         pytest.raises(KgError) as caught,
     ):
-        push(current_release(second), handler.url + "/store", headers=["X-Token: abc 123"])
+        push(Release.current(second).path, handler.url + "/store", headers=["X-Token: abc 123"])
     message = str(caught.value)
     assert message.startswith("upload graph https://w3id.org/genai-openness/graph/")
     assert "HTTP 503 Service Unavailable: overloaded, try later" in message
@@ -510,7 +515,7 @@ def test_publish_options(built: Built, tmp_path: Path):
         str(built.out),
     )
     assert proc.returncode == 2 and "static folder" in proc.stderr
-    proc = run_kg("publish", "--method", "update", "--release-from", str(built.out))
+    proc = run_kg("publish", "--method", "update", "--out", str(built.out))
     assert proc.returncode == 2 and "only applies with --to" in proc.stderr
     assert not (tmp_path / "site").exists()
 
@@ -520,7 +525,7 @@ def test_concurrent_pushes_one_wins_and_the_store_holds_it(
 ):
     """Two pushes that take the lock at the same moment: one pushes, the other gives way (exit
     2 in the CLI), and the store holds exactly the winner's release, graph by graph."""
-    releases = {"one": first, "two": current_release(second)}
+    releases = {"one": first, "two": Release.current(second).path}
     barrier = threading.Barrier(2, timeout=60)
     outcome: dict[str, object] = {}
 
@@ -568,7 +573,7 @@ def test_a_crashed_push_is_cleaned_up_by_the_next(built: Built, first: Path, ser
         f'GRAPH <{LOCK}> {{ <{LOCK}#0000-dead> <{LOCK}#lockedAt> "2000-01-01T00:00:00Z"'
         "^^<http://www.w3.org/2001/XMLSchema#dateTime> } }",
     )
-    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    proc = run_kg("publish", "--to", server.store, "--out", str(built.out))
     assert proc.returncode == 0, proc.stderr
     assert "emptied 1 staging graph(s) and removed 1 expired lock(s)" in proc.stdout
     assert without_record(server.dataset()) == local(first)
@@ -582,7 +587,7 @@ def test_a_live_lock_makes_the_push_give_way(built: Built, first: Path, server: 
         f"INSERT {{ GRAPH <{LOCK}> {{ <{LOCK}#1234-other> <{LOCK}#lockedAt> ?now }} }} "
         "WHERE { BIND(NOW() AS ?now) }",
     )
-    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    proc = run_kg("publish", "--to", server.store, "--out", str(built.out))
     assert proc.returncode == 2
     assert "another push (1234-other, since " in proc.stderr
     assert "is in progress on this store; try again later" in proc.stderr
@@ -686,7 +691,7 @@ def test_a_swap_answered_with_500_says_which_release_the_store_holds(
         serving(_Proxy, upstream=server.url, fail_put=0, swap="500") as proxy,
         pytest.raises(KgError) as caught,
     ):
-        push(current_release(second), proxy.url + "/store")
+        push(Release.current(second).path, proxy.url + "/store")
     message = str(caught.value)
     assert message.startswith(f"swap: POST {proxy.url}/update answered HTTP 500")
     assert f"the outcome is unknown: the store holds the previous release {one.build_id}" in message
@@ -696,12 +701,12 @@ def test_a_swap_answered_with_500_says_which_release_the_store_holds(
 
 def test_a_swap_that_times_out_leaves_staging_and_lock(first: Path, second: Path, server: Server):
     push(first, server.store)
-    new = read_manifest(current_release(second))["build_id"]
+    new = Release.current(second).manifest["build_id"]
     with (
         serving(_Proxy, upstream=server.url, fail_put=0, swap="slow", delay=5.0) as proxy,
         pytest.raises(KgError) as caught,
     ):
-        push(current_release(second), proxy.url + "/store", timeout=3)
+        push(Release.current(second).path, proxy.url + "/store", timeout=3)
     message = str(caught.value)
     assert message.startswith(f"swap: POST {proxy.url}/update did not answer within 3 s")
     assert f"the store now holds the new release {new} (the swap went through)" in message
@@ -710,5 +715,5 @@ def test_a_swap_that_times_out_leaves_staging_and_lock(first: Path, second: Path
     # no clean-up after the timeout: the (emptied) staging graphs are still named
     assert [g for g in server.graph_names() if g.startswith(STAGING)]
     assert without_record(canonical(q for q in server.dataset() if q.graph_name.value != LOCK)) == (
-        local(current_release(second))
+        local(Release.current(second).path)
     )

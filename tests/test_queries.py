@@ -12,7 +12,7 @@ import pytest
 
 from conftest import CRITERIA, Built, query_rows, run_kg
 from kg.errors import QueryError
-from kg.queries import library, parse_query_file, resolve
+from kg.store.queries import library, parse_query_file, resolve
 
 
 def read_source(sources_dir: Path, name: str) -> list[dict[str, str]]:
@@ -307,7 +307,7 @@ def test_resolve_rejects_paths_by_name():
 def test_query_catalogue_is_in_sync():
     """docs/queries.md is generated from the query headers (run `kg docs` after editing)."""
     from conftest import ROOT
-    from kg.docs import query_catalogue
+    from kg.outputs.docs import query_catalogue
 
     assert (ROOT / "docs" / "queries.md").read_text(encoding="utf-8") == query_catalogue()
 
@@ -319,10 +319,10 @@ def test_licenses_link_to_spdx_with_its_flags(built: Built):
     assert rows["ODC-By"]["spdx"] == "http://spdx.org/licenses/ODC-By-1.0"
     for custom in ("LLaMA-2", "RAIL", "OPT Data", "Common Crawl (ComCrawl)"):
         assert rows[custom]["spdx"] == ""
-    from kg.build import current_release
+    from kg.release.release import Release
     from kg.store import OxigraphStore
 
-    store = OxigraphStore.open_read_only(current_release(built.out) / "store")
+    store = OxigraphStore.open_read_only(Release.current(built.out).store_path)
     flags = {
         r["id"].value: (r["osi"].value, r["fsf"].value)
         for r in store.raw_query(

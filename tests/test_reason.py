@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Built, run_kg
-from kg.build import current_release
+from kg.release.release import Release
 
 
 @pytest.mark.slow
@@ -23,7 +23,7 @@ def test_reasoner_agrees_with_the_rules(built: Built):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Consistent (HermiT" in proc.stdout
     assert "classify the same models" in proc.stdout
-    report = json.loads((current_release(built.out) / "reports" / "reasoning.json").read_text())
+    report = json.loads((Release.current(built.out).reports / "reasoning.json").read_text())
     assert report["consistent"] is True and report["disagreements"] == {}
     sizes = {k: len(v) for k, v in report["inferred"].items()}
     assert sizes == {"OpenWeightsModel": 23, "FullyOpenDeploymentModel": 18, "FullyClosedModel": 9}

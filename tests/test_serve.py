@@ -17,11 +17,11 @@ import pytest
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
 from conftest import Built, query_rows
-from kg.build import current_release
-from kg.namespaces import Base
-from kg.queries import library
-from kg.server.protocol import without_header
+from kg.release.release import Release
+from kg.serve.protocol import without_header
 from kg.store import OxigraphStore
+from kg.store.queries import library
+from kg.vocab.namespaces import Base
 from servers import KgServer
 
 BASE = "https://w3id.org/genai-openness/"
@@ -72,7 +72,7 @@ def server(built: Built):
 
 @pytest.fixture(scope="module")
 def local(built: Built) -> OxigraphStore:
-    return OxigraphStore.open_read_only(current_release(built.out) / "store")
+    return OxigraphStore.open_read_only(Release.current(built.out).store_path)
 
 
 def get_query(server: KgServer, query: str, accept: str) -> Reply:

@@ -13,9 +13,9 @@ import rdflib
 import yaml
 
 from conftest import Built, run_kg
+from kg.checks.validate import Severity, load_shapes, validate_graph
 from kg.errors import KgError
-from kg.ontology import load_ontology
-from kg.validate import Severity, load_shapes, validate_graph
+from kg.vocab.ontology import load_ontology
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 CASES = yaml.safe_load((FIXTURES / "cases.yaml").read_text(encoding="utf-8"))

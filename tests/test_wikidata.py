@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,31 +61,29 @@ def failing_server():
 
 
 @pytest.fixture
-def sources_copy(sources_dir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "sources"
-    shutil.copytree(sources_dir, target)
-    return target
+def workspace(tmp_path: Path) -> Path:
+    return tmp_path / "workspace"
 
 
-def link_wikidata(endpoint: str | None, cache: Path, sources: Path, *extra: str):
-    """Run `kg link wikidata` with a cache and a sources folder of the test's own."""
+def link_wikidata(endpoint: str | None, cache: Path, workspace: Path, *extra: str):
+    """Run `kg link wikidata` with a cache and a workspace of the test's own."""
     where = ["--endpoint", endpoint] if endpoint else []
     return run_kg(
-        "link", "wikidata", *where, "--cache", str(cache), "--sources", str(sources), *extra
+        "link", "wikidata", *where, "--cache", str(cache), "--workspace", str(workspace), *extra
     )
 
 
-def links(sources: Path) -> dict[str, dict[str, str]]:
-    with (sources / "imports" / "wikidata.csv").open() as f:
+def links(workspace: Path) -> dict[str, dict[str, str]]:
+    with (workspace / "imports" / "wikidata.csv").open() as f:
         return {r["name"]: r for r in csv.DictReader(f)}
 
 
-def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_path: Path):
+def test_link_accept_list_and_report(wikidata_server, workspace: Path, tmp_path: Path):
     url, server = wikidata_server
     cache = tmp_path / "cache"
-    proc = link_wikidata(url, cache, sources_copy, "--retries", "0")
+    proc = link_wikidata(url, cache, workspace, "--retries", "0")
     assert proc.returncode == 0, proc.stderr
-    got = links(sources_copy)
+    got = links(workspace)
     assert got["GPT-2"]["status"] == "accepted"  # the @de label is not an English match
     assert got["GPT-2"]["item"] == "http://www.wikidata.org/entity/Q9010"
     assert got["OpenAI"]["item"] == "http://www.wikidata.org/entity/Q9001"
@@ -98,7 +95,7 @@ def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_pa
     assert "ambiguous: model Claude" in proc.stdout
 
     out = tmp_path / "out"
-    assert run_kg("build", "--sources", str(sources_copy), "--out", str(out)).returncode == 0
+    assert run_kg("build", "--workspace", str(workspace), "--out", str(out)).returncode == 0
     found = run_kg("query", "wikidata-differences", "--format", "csv", "--out", str(out))
     rows = list(csv.DictReader(io.StringIO(found.stdout)))
     # GPT-Neo: Wikidata names EleutherAI, the paper Microsoft. GPT-2 agrees (OpenAI).
@@ -110,10 +107,10 @@ def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_pa
     # the answers are cached: with the server gone, the same run gives the same links
     server.terminate()
     server.wait(timeout=10)
-    before = (sources_copy / "imports" / "wikidata.csv").read_text()
-    again = link_wikidata(url, cache, sources_copy, "--offline")
+    before = (workspace / "imports" / "wikidata.csv").read_text()
+    again = link_wikidata(url, cache, workspace, "--offline")
     assert again.returncode == 0, again.stderr
-    after = (sources_copy / "imports" / "wikidata.csv").read_text()
+    after = (workspace / "imports" / "wikidata.csv").read_text()
     strip = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]  # noqa: E731
     assert strip(after) == strip(before)  # identical apart from the run date
 
@@ -127,16 +124,16 @@ def test_link_accept_list_and_report(wikidata_server, sources_copy: Path, tmp_pa
     ],
 )
 def test_broken_answers_leave_links_and_cache(
-    mode, message, failing_server, sources_copy: Path, tmp_path: Path
+    mode, message, failing_server, workspace: Path, tmp_path: Path
 ):
     url = failing_server(mode)
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "keep.json").write_text("{}")
-    target = sources_copy / "imports" / "wikidata.csv"
-    target.parent.mkdir(exist_ok=True)
+    target = workspace / "imports" / "wikidata.csv"
+    target.parent.mkdir(parents=True)
     target.write_text("previous links\n")
-    proc = link_wikidata(url, cache, sources_copy, "--timeout", "1", "--retries", "1")
+    proc = link_wikidata(url, cache, workspace, "--timeout", "1", "--retries", "1")
     assert proc.returncode == 2
     assert message in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
@@ -144,13 +141,13 @@ def test_broken_answers_leave_links_and_cache(
     assert sorted(p.name for p in cache.iterdir()) == ["keep.json"]
 
 
-def test_endpoint_down(sources_copy: Path, tmp_path: Path):
+def test_endpoint_down(workspace: Path, tmp_path: Path):
     url = f"http://127.0.0.1:{free_port()}/query"  # nothing listens there
-    proc = link_wikidata(url, tmp_path / "c", sources_copy, "--timeout", "1", "--retries", "1")
+    proc = link_wikidata(url, tmp_path / "c", workspace, "--timeout", "1", "--retries", "1")
     assert proc.returncode == 2
     assert "cannot reach the endpoint" in proc.stderr and "2 attempt(s)" in proc.stderr
 
 
-def test_offline_without_cache(sources_copy: Path, tmp_path: Path):
-    proc = link_wikidata(None, tmp_path / "empty", sources_copy, "--offline")
+def test_offline_without_cache(workspace: Path, tmp_path: Path):
+    proc = link_wikidata(None, tmp_path / "empty", workspace, "--offline")
     assert proc.returncode == 2 and "no cached answer" in proc.stderr

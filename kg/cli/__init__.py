@@ -1,6 +1,7 @@
 """The `kg` command: a typer app assembled from per-module command groups.
 
-Exit codes: 0 ok; 1 the data does not conform or a check found rows; 2 usage or runtime error.
+Exit codes: 0 ok; 1 the data does not conform (validate) or a check at or above --fail-on found
+rows (check); 2 usage or runtime error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 import typer
 
 from kg.cli import build as build_cmd
+from kg.cli import check as check_cmd
 from kg.cli import docs as docs_cmd
 from kg.cli import explain as explain_cmd
 from kg.cli import imports as imports_cmd
@@ -34,6 +36,7 @@ for module in (
     query_cmd,
     explain_cmd,
     validate_cmd,
+    check_cmd,
     reason_cmd,
     imports_cmd,
     link_cmd,

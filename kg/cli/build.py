@@ -8,10 +8,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kg.build import build as run_build
-from kg.build import default_output
-from kg.cli.common import OutOption, err_console, progress, user_errors
-from kg.namespaces import DEFAULT_BASE
+from kg.cli.common import (
+    OutOption,
+    WorkspaceOption,
+    err_console,
+    progress,
+    user_errors,
+    workspace_root,
+)
+from kg.release.build import build as run_build
+from kg.release.build import default_output
+from kg.vocab.namespaces import DEFAULT_BASE
 
 
 def register(app: typer.Typer) -> None:
@@ -27,11 +34,14 @@ def build(
     base: Annotated[
         str, typer.Option(envvar="KG_BASE", help="Base IRI for instance IRIs.")
     ] = DEFAULT_BASE,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Build the graph from the ontology and curated sources into the embedded store."""
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
-        result = run_build(out, sources, base, step=progress(err_console))
+        result = run_build(
+            out, sources, base, step=progress(err_console), workspace=workspace_root(workspace)
+        )
     counts = result.counts
     console.print(
         f"Built release [bold]{result.build_id}[/]"

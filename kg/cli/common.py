@@ -22,7 +22,24 @@ OutOption = Annotated[
     ),
 ]
 
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help="Workspace folder that imports are written to and read from "
+        "(default: ./kg-workspace, or $KG_WORKSPACE).",
+        show_default=False,
+    ),
+]
+
 err_console = Console(stderr=True)
+
+
+def workspace_root(option: Path | None) -> Path:
+    """The workspace the user chose (option, then $KG_WORKSPACE, then ./kg-workspace)."""
+    from kg.sources.workspace import default_workspace
+
+    return option if option is not None else default_workspace()
 
 
 @contextmanager

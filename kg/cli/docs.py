@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kg.cli.common import user_errors
-from kg.docs import write_docs
+from kg.outputs.docs import write_docs
 
 
 def register(app: typer.Typer) -> None:

@@ -12,13 +12,13 @@ import pyoxigraph as ox
 import typer
 from rich.console import Console
 
-from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
 from kg.errors import KgError
-from kg.namespaces import Base
 from kg.paths import resource_dir
-from kg.queries import parse_query_file, resolve
-from kg.store import OxigraphStore
+from kg.release.release import Release
+from kg.store.oxigraph import OxigraphStore
+from kg.store.queries import parse_query_file, resolve
+from kg.vocab.namespaces import Base
 
 MARK = {"met": "✓", "failed": "✗", "undetermined": "?", "undecidable from public data": "~"}
 
@@ -40,9 +40,9 @@ def explain(
     """Why a model is or is not open under each definition, with the evidence."""
     console = Console(highlight=False)
     with user_errors():
-        release = current_release(out)
-        base = Base(read_manifest(release)["base"])
-        store = OxigraphStore.open_read_only(release / "store")
+        release = Release.current(out)
+        base = release.base
+        store = release.open_store()
         iri, label = find_model(store, base, model)
         result = store.select(resolve("explain"), {"model": iri})
         report = build_report(iri, label, result.rows)

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from kg.cli.common import user_errors
+from kg.cli.common import WorkspaceOption, user_errors, workspace_root
 from kg.fsutil import write_atomic
-from kg.ontology import load_ontology, vocabulary
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
-from kg.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.sources.workspace import Workspace
+from kg.vocab.ontology import load_ontology, vocabulary
 
 links = typer.Typer(help="Link the graph to external datasets.", no_args_is_help=True)
 
@@ -34,18 +35,20 @@ def wikidata(
     retries: Annotated[int, typer.Option(help="Retries after a failed request.")] = 3,
     offline: Annotated[bool, typer.Option(help="Use only cached answers.")] = False,
     sources: Annotated[
-        Path | None, typer.Option(help="Curated sources folder to write imports/wikidata.csv into.")
+        Path | None, typer.Option(help="Curated sources folder whose names are looked up.")
     ] = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Look up every model and organisation; accept single exact matches, list the rest."""
     with user_errors():
+        ws = Workspace(workspace_root(workspace))
         root = sources or resource_dir("sources")
         src = load_sources(root, vocabulary(load_ontology()))
         names = [("organisation", o.id, o.name) for o in src.organisations]
         names += [("model", m.id, m.name) for m in src.models]
         client = Endpoint(endpoint, cache, timeout=timeout, retries=retries, offline=offline)
         rows = link(names, client, dt.date.today().isoformat())
-        target = root / LINK_FILE
+        target = ws.root / LINK_FILE
         write_atomic(target, to_csv(rows).encode("utf-8"))
     accepted = [r for r in rows if r.status == "accepted"]
     typer.echo(f"{len(accepted)} of {len(rows)} names linked; written to {target}")

@@ -1,4 +1,4 @@
-"""`kg publish --out DIR`: a static linked-open-data release; `kg publish --to URL`: push the
+"""`kg publish --site-dir DIR`: a static linked-open-data release; `kg publish --to URL`: push the
 release into a remote SPARQL 1.1 store."""
 
 from __future__ import annotations
@@ -9,33 +9,31 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
-from kg.publish import publish as run_publish
-from kg.push import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS
-from kg.push import push as run_push
+from kg.outputs.site import publish as run_publish
+from kg.outputs.store_upload import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS, upload_release
+from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
     app.command("publish")(publish)
 
 
-def release_folder(path: Path | None) -> Path:
+def release_folder(path: Path | None) -> Release:
     """The release to publish: PATH is a build's output folder (its `current` release) or a
     release folder itself; by default ./output or $KG_OUTPUT."""
     if path is not None and (path / "manifest.json").is_file():
-        return path.resolve()
-    return current_release(path)
+        return Release(path.resolve())
+    return Release.current(path)
 
 
 def publish(
     target: Annotated[
         Path | None,
         typer.Option(
-            "--out",
+            "--site-dir",
             "--dir",
-            "--to-dir",
             help="Folder of the static release (default: site).",
             show_default=False,
         ),
@@ -99,9 +97,10 @@ def publish(
         typer.Option(help="Public URL the folder will be served at (default: the base IRI)."),
     ] = None,
     sparql: Annotated[str | None, typer.Option(help="Public SPARQL endpoint, if any.")] = None,
-    release_from: Annotated[
+    out: Annotated[
         Path | None,
         typer.Option(
+            "--out",
             "--release-from",
             help="Output folder of the build to publish, or a release folder "
             "(default: ./output, or $KG_OUTPUT).",
@@ -109,10 +108,10 @@ def publish(
         ),
     ] = None,
 ) -> None:
-    """Write a static release (dumps in six syntaxes, VoID/DCAT, pages, reports) with --out DIR,
-    or push the release into a SPARQL 1.1 store with --to URL."""
+    """Write a static release (dumps in six syntaxes, VoID/DCAT, pages, reports) with
+    --site-dir DIR, or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
-        release = release_folder(release_from)
+        release = release_folder(out)
         if to is None:
             pushing = {
                 "--update-url": update_url,
@@ -130,12 +129,12 @@ def publish(
             return
         if target is not None or issued or site or sparql:
             raise KgError(
-                "--to pushes to a store; --out, --issued, --site and --sparql are for the "
+                "--to pushes to a store; --site-dir, --issued, --site and --sparql are for the "
                 "static folder: run kg publish twice for both"
             )
         if method not in METHODS:
             raise KgError(f"unknown --method '{method}' (use {' or '.join(METHODS)})")
-        result = run_push(
+        result = upload_release(
             release,
             to,
             update_url=update_url,

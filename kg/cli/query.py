@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import pyoxigraph as ox
@@ -12,12 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.build import current_release, read_manifest
 from kg.cli.common import OutOption, user_errors
 from kg.errors import QueryError
-from kg.namespaces import Base
-from kg.queries import library, resolve
-from kg.store import OxigraphStore
+from kg.release.release import Release
+from kg.store.queries import library, resolve
 
 
 class Format(StrEnum):
@@ -61,16 +58,12 @@ def query(
         if not name:
             raise QueryError("give a query name or a .rq file (or --list)")
         qf = resolve(name)
-        release = current_release(out)
-        store = OxigraphStore.open_read_only(release / "store")
-        prefixes = _prefixes(release)
+        release = Release.current(out)
+        store = release.open_store()
+        prefixes = release.base.prefixes()
         terms = qf.bindings(_parse_params(param or []), prefixes)
         result = store.run(qf, terms)
         _print(result, fmt, console, prefixes)
-
-
-def _prefixes(release: Path) -> dict[str, str]:
-    return Base(read_manifest(release)["base"]).prefixes()
 
 
 def _list(console: Console) -> None:

@@ -7,11 +7,10 @@ import json
 
 import typer
 
-from kg.build import current_release, read_manifest
+from kg.checks.reason import java_version, reason
 from kg.cli.common import OutOption, user_errors
 from kg.fsutil import write_atomic
-from kg.reason import java_version, reason
-from kg.store import OxigraphStore
+from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
@@ -21,11 +20,9 @@ def register(app: typer.Typer) -> None:
 def reason_cmd(out: OutOption = None) -> None:
     """Check consistency with HermiT (owlready2, needs Java) and cross-check the model classes."""
     with user_errors():
-        release = current_release(out)
-        base = read_manifest(release)["base"]
+        release = Release.current(out)
         runtime = java_version()
-        store = OxigraphStore.open_read_only(release / "store")
-        result = reason(store, base)
+        result = reason(release.open_store(), release.base.base)
         report = {
             "reasoner": result.reasoner,
             "java": runtime,
@@ -35,7 +32,7 @@ def reason_cmd(out: OutOption = None) -> None:
             "derived": result.derived,
             "disagreements": result.disagreements,
         }
-        target = release / "reports" / "reasoning.json"
+        target = release.reports / "reasoning.json"
         write_atomic(target, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     if not result.consistent:
         typer.echo("INCONSISTENT: the ontology and the data contradict each other (HermiT).")

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release
 from kg.cli.common import OutOption, user_errors
-from kg.server.app import ServeConfig
-from kg.server.app import serve as run_serve
+from kg.release.release import Release
+from kg.serve.app import ServeConfig
+from kg.serve.app import serve as run_serve
 
 
 def register(app: typer.Typer) -> None:
@@ -45,4 +45,4 @@ def serve(
         config = ServeConfig(
             host, port, timeout, max_rows, workers, quiet=quiet, worker_memory_mb=worker_memory
         )
-        run_serve(current_release(out), config)
+        run_serve(Release.current(out).path, config)

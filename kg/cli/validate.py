@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from kg.build import current_release, read_manifest
+from kg.checks.validate import render_text, validate_store
 from kg.cli.common import OutOption, user_errors
 from kg.fsutil import write_atomic
-from kg.store import OxigraphStore
-from kg.validate import render_text, validate_store
+from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
@@ -33,11 +32,9 @@ def validate(
 ) -> None:
     """Check the built graph against the SHACL shapes (pySHACL)."""
     with user_errors():
-        release = current_release(out)
-        base = read_manifest(release)["base"]
-        store = OxigraphStore.open_read_only(release / "store")
-        result = validate_store(store, base, shapes)
-        target = report or release / "reports" / "validation.ttl"
+        release = Release.current(out)
+        result = validate_store(release.open_store(), release.base.base, shapes)
+        target = report or release.reports / "validation.ttl"
         write_atomic(target, result.graph.serialize(format="turtle").encode())
     typer.echo(render_text(result), nl=False)
     typer.echo(f"Report written to {target}")

@@ -11,6 +11,10 @@ from pathlib import Path
 from kg.errors import SourceError
 
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # lower-case kebab-case
+# Columns for the curators only (review remarks, where and how a fact was checked, tooling
+# notes): every table may have them, and they are dropped on reading, so that no mapping can
+# publish them.
+CURATOR_ONLY = ("curator_note",)
 
 
 def error_at(where: str, message: str, *, field: str, record: str) -> SourceError:
@@ -53,7 +57,8 @@ def read_table(
     """Read a UTF-8 CSV whose header must hold `columns` (and may hold `optional` ones).
 
     A missing or unknown column, a row with the wrong number of cells, an undecodable file or a
-    CSV syntax error stops with a SourceError naming the file and line.
+    CSV syntax error stops with a SourceError naming the file and line. The `CURATOR_ONLY`
+    columns are accepted in every table and left out of the rows.
     """
     name = display or path.name
     try:
@@ -87,7 +92,10 @@ def read_table(
                     line=line,
                     record=cells[0] if cells else None,
                 )
-            rows.append(Row(name, line, len(rows) + 1, dict(zip(header, cells, strict=True))))
+            values = dict(zip(header, cells, strict=True))
+            for column in CURATOR_ONLY:
+                values.pop(column, None)
+            rows.append(Row(name, line, len(rows) + 1, values))
     except csv.Error as exc:
         raise SourceError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
     return rows
@@ -111,7 +119,7 @@ def _check_header(
             name, f"missing column(s): {', '.join(missing)}", line=1, field=missing[0]
         )
     if not extra_ok:
-        allowed = set(columns) | set(optional)
+        allowed = set(columns) | set(optional) | set(CURATOR_ONLY)
         extra = [c for c in header if c not in allowed]
         if extra:
             raise SourceError(

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from kg.errors import SourceError
-from kg.ontology import Vocabulary
 from kg.sources import notation as n
 from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
 from kg.sources.licenses import ALIASES, Alias, License, read_aliases, read_licenses
+from kg.vocab.ontology import Vocabulary
 
 T = TypeVar("T")
 

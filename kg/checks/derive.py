@@ -1,0 +1,106 @@
+"""Derivation: the CONSTRUCT rules of queries/derive/, each into its own named graph.
+
+Rules run in file-name order (`10-…`, `20-…`) against the store, so a rule sees what earlier
+rules derived. Each rule's output goes to `{base}graph/derived/{rule}`, described in the metadata
+graph (title, description, the rule file, the graphs it was derived from). Derived statements
+are never written into the paper's graphs, and derivation never validates: that is `kg validate`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError
+from kg.paths import resource_dir
+from kg.store import OxigraphStore
+from kg.store.queries import QueryFile, parse_query_file
+from kg.vocab.namespaces import DCTERMS, PROV, RDF, RDFS, Base, gao
+
+_ORDER = re.compile(r"^(\d+)-([a-z0-9-]+)$")
+
+
+# The openness definitions (queries/definitions/<name>.rq) run at this point of the numbered
+# order: after the license and level rules they use, before the rules that read their results.
+DEFINITIONS_AT = 80
+_DEFINITION = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    query: QueryFile
+    slug: str
+    graph: tuple[str, ...] = ()  # the parts of its graph under {base}graph/derived/
+
+    @property
+    def graph_parts(self) -> tuple[str, ...]:
+        return self.graph or (self.slug,)
+
+
+def _construct(path, name: str) -> QueryFile:
+    qf = parse_query_file(path, name)
+    if not re.search(r"^\s*CONSTRUCT\b", qf.text, re.M | re.I):
+        raise QueryError(f"{path}: a derivation rule must be a CONSTRUCT query")
+    return qf
+
+
+def rules() -> list[Rule]:
+    """The derivation rules in the order they run. A badly named or broken file is an error."""
+    folder = resource_dir("queries") / "derive"
+    ordered: list[tuple[int, str, Rule]] = []
+    for path in sorted(folder.glob("*.rq")):
+        m = _ORDER.match(path.stem)
+        if not m:
+            raise QueryError(
+                f"{path}: derivation rules are named NN-name.rq (for example "
+                "10-license-score.rq), so that their order is explicit"
+            )
+        rule = Rule(_construct(path, f"derive/{path.stem}"), m.group(2))
+        ordered.append((int(m.group(1)), path.stem, rule))
+    for path in sorted((resource_dir("queries") / "definitions").glob("*.rq")):
+        if not _DEFINITION.match(path.stem):
+            raise QueryError(
+                f"{path}: a definition's rule file is named after the definition in "
+                "kebab-case (for example osaid-1-0.rq)"
+            )
+        qf = _construct(path, f"definitions/{path.stem}")
+        rule = Rule(qf, path.stem, ("definitions", path.stem))
+        ordered.append((DEFINITIONS_AT, path.stem, rule))
+    return [rule for _, _, rule in sorted(ordered, key=lambda t: (t[0], t[1]))]
+
+
+def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> list[ox.Quad]:
+    """Run every rule, add its output to the store, and return the derived and metadata quads."""
+    quads: list[ox.Quad] = []
+    meta = base.graph("metadata")
+    for rule in rules():
+        graph = base.graph("derived", *rule.graph_parts)
+        result = store.run(rule.query)
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError(f"{rule.query.path}: expected CONSTRUCT triples")
+        derived = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in result]
+        store.add_quads(derived)
+        quads += derived
+        rel = rule.query.path.relative_to(resource_dir("queries")).as_posix()
+        described = [
+            (ox.NamedNode(RDF + "type"), gao("StatementGraph")),
+            (
+                ox.NamedNode(DCTERMS + "title"),
+                ox.Literal(f"Derived: {rule.query.title}", language="en"),
+            ),
+            (
+                ox.NamedNode(DCTERMS + "description"),
+                ox.Literal(rule.query.description, language="en"),
+            ),
+            (gao("derivationRule"), ox.Literal(f"queries/{rel}")),
+            (
+                ox.NamedNode(RDFS + "comment"),
+                ox.Literal(f"{len(derived)} statements derived by the rule", language="en"),
+            ),
+            *((ox.NamedNode(PROV + "wasDerivedFrom"), g) for g in sources),
+        ]
+        quads += [ox.Quad(graph, p, o, meta) for p, o in described]
+    store.add_quads(q for q in quads if q.graph_name == meta)
+    return quads

@@ -1,0 +1,50 @@
+"""`kg check [--fail-on error|warn|info|none]`: every check of queries/checks/ on the current
+release. Exit 0 when no check at or above `--fail-on` finds rows, 1 when one does, 2 on error."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kg.checks.sparql_checks import (
+    FailOn,
+    exit_code,
+    run_checks,
+    summary_line,
+    write_check_reports,
+)
+from kg.cli.common import OutOption, user_errors
+from kg.release.release import Release
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+
+
+def check(
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a check of this severity or above finds rows (none: never).",
+        ),
+    ] = FailOn.ERROR,
+    out: OutOption = None,
+) -> None:
+    """Run the checks (queries/checks/) and write reports/checks.{md,json} into the release."""
+    with user_errors():
+        release = Release.current(out)
+        results = run_checks(release.open_store())
+        release.reports.mkdir(exist_ok=True)
+        written = write_check_reports(results, release.reports, fail_on)
+    for r in results:
+        typer.echo(("FAIL " if r.fails(fail_on) else "     ") + summary_line(r))
+    code = exit_code(results, fail_on)
+    failing = sum(r.fails(fail_on) for r in results)
+    typer.echo(
+        f"{len(results)} checks, {sum(not r.passed for r in results)} with findings, "
+        f"{failing} failing at --fail-on {fail_on.value}. Reports: "
+        + ", ".join(str(p) for p in written)
+    )
+    raise typer.Exit(code)

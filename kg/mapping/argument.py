@@ -1,0 +1,304 @@
+"""Curated statements -> RDF: each section of the paper in its own named graph, citations as
+CiTO, the curators' links and alignments in their own graphs with one SSSOM record per row."""
+
+from __future__ import annotations
+
+import re
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from kg.mapping.paper import SOURCE_KEY
+from kg.mapping.rdf import A, GraphWriter, boolean, integer, typed
+from kg.sources.argument import CuratedStatements
+from kg.vocab.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
+
+CITO = "http://purl.org/spar/cito/"
+SSSOM = "https://w3id.org/sssom/"
+STANCE = {"supports": CITO + "obtainsSupportFrom", "contests": CITO + "disagreesWith"}
+KIND_CLASS = {
+    "opportunity": "Opportunity",
+    "risk": "Risk",
+    "harm-pathway": "HarmPathway",
+    "framing": "FramingStatement",
+}
+AREA = {
+    "4.1": "quality-and-transparency",
+    "4.2": "research-and-academic-impact",
+    "4.3": "innovation-industry-and-economic-impact",
+    "4.4": "safety",
+    "4.5": "societal-and-environmental-impact",
+}
+RELATION = {
+    "concerns-component": "concernsComponent",
+    "addresses": "addresses",
+    "concerns-statement": "concernsStatement",
+}
+INSTRUMENT = {"recommendation": "international-recommendation"}
+PREFIX_IRI = {"skos": SKOS}
+LABEL = NamedNode(RDFS + "label")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class StatementsMapper:
+    def __init__(self, base: Base) -> None:
+        self.b = base
+
+    def iri(self, st: CuratedStatements, ident: str) -> NamedNode:
+        kind = st.kind_of(ident)
+        return self.b.iri(kind or "statement", ident)
+
+    def work(self, ident: str) -> NamedNode:
+        return self.b.iri("work", ident)
+
+    def part(self, section: str) -> NamedNode:
+        return self.b.iri("source", "paper", "section-" + _slug(section))
+
+    def section_graph(self, section: str) -> NamedNode:
+        top = section if section.startswith("5") else section.split(".")[0]
+        name = "appendix-b-1" if section.startswith("B") else "section-" + _slug(top)
+        return self.b.graph("paper", name)
+
+    def quads(self, st: CuratedStatements) -> list[Quad]:
+        graphs: dict[str, GraphWriter] = {}
+
+        def g(section: str) -> GraphWriter:
+            iri = self.section_graph(section)
+            return graphs.setdefault(iri.value, GraphWriter(iri))
+
+        sections: set[str] = set()
+        section_of: dict[str, str] = {}
+        for s in st.statements:
+            n = self.iri(st, s.id)
+            gr = g(s.section)
+            self._common(gr, n, s.id, s.title, s.summary, s.section, s.record)
+            gr.add(n, A, gao(KIND_CLASS[s.kind]))
+            for stage in s.stages:
+                gr.add(n, gao("developmentStage"), gao(stage))
+            if s.kind in ("risk", "opportunity") and s.section in AREA:
+                gr.add(n, gao("impactArea"), gao(AREA[s.section]))
+            gr.add(n, gao("arguedWithoutCitation"), boolean(s.uncited))
+            sections.add(s.section)
+            section_of[s.id] = s.section
+        for c in st.claims:
+            n = self.iri(st, c.id)
+            gr = g(c.section)
+            self._common(gr, n, c.id, c.title, c.summary, c.section, c.record)
+            gr.add(n, A, gao("Claim"))
+            gr.add(n, gao("number"), integer(c.number))
+            gr.add(n, gao("verdict"), gao(c.verdict))
+            gr.add(n, gao("verdictSummary"), Literal(c.verdict_summary, language="en"))
+            gr.add(n, gao("arguedWithoutCitation"), boolean(c.uncited))
+            sections.add(c.section)
+            section_of[c.id] = c.section
+        for r in st.recommendations:
+            n = self.iri(st, r.id)
+            gr = g(r.section)
+            self._common(gr, n, r.id, r.title, r.summary, r.section, r.record)
+            gr.add(n, A, gao("Recommendation"))
+            gr.add(n, gao("number"), integer(r.number))
+            sections.add(r.section)
+            section_of[r.id] = r.section
+        for r in st.regulations:
+            n = self.iri(st, r.id)
+            gr = g(r.section)
+            self._common(gr, n, r.id, r.title, None, r.section, r.record)
+            gr.add(n, A, gao("PolicyInstrument"))
+            gr.add(n, gao("shortTitle"), Literal(r.short_title))
+            gr.add(n, gao("instrumentType"), gao(INSTRUMENT.get(r.instrument, r.instrument)))
+            gr.add(n, gao("jurisdiction"), Literal(r.jurisdiction))
+            if r.issuing_body:
+                gr.add(n, gao("issuingBody"), Literal(r.issuing_body))
+            if r.date:
+                gr.add(
+                    n,
+                    gao("instrumentDate"),
+                    typed(r.date, "gYearMonth" if "-" in r.date else "gYear"),
+                )
+            if r.status:
+                gr.add(n, gao("statusDescription"), Literal(r.status, language="en"))
+            if r.open_source_position:
+                gr.add(n, gao("openSourcePosition"), Literal(r.open_source_position, language="en"))
+            sections.add(r.section)
+            section_of[r.id] = r.section
+        refs = GraphWriter(self.b.graph("paper", "references"))
+        curation = GraphWriter(self.b.graph("curation", "identifiers"))
+        for w in st.works:
+            n = self.work(w.id)
+            refs.add(n, A, gao("CitedWork"))
+            refs.add(n, gao("authorsAsCited"), Literal(w.authors))
+            if w.year is None:
+                refs.add(n, gao("yearStatus"), gao("not-reported"))
+            else:
+                refs.add(n, gao("publicationYear"), integer(w.year))
+            label = f"{w.authors}, {w.year if w.year is not None else 'n.d.'}"
+            refs.add(n, LABEL, Literal(label))
+            if w.title:
+                refs.add(n, DCTERMS + "title", Literal(w.title))
+            if w.identifier:  # not in the paper's text: a curators' addition, kept apart
+                curation.add(n, DCTERMS + "identifier", Literal(w.identifier))
+            refs.add(n, DCTERMS + "source", NamedNode(PAPER_IRI))
+            refs.add(n, gao("curatedRecord"), Literal(w.record))
+        for c in st.citations:
+            citing = self.iri(st, c.citing)
+            gr = g(section_of[c.citing])
+            node = self.b.iri("citation", SOURCE_KEY, c.citing, c.cited)
+            stance = NamedNode(STANCE[c.stance])
+            gr.add(node, A, NamedNode(CITO + "Citation"))
+            gr.add(node, CITO + "hasCitingEntity", citing)
+            gr.add(node, CITO + "hasCitedEntity", self.work(c.cited))
+            gr.add(node, gao("citationStance"), stance)
+            gr.add(node, gao("curatedRecord"), Literal(c.record))
+            gr.add(citing, stance, self.work(c.cited))
+        quads = [q for gr in (*graphs.values(), refs, curation) for q in gr.quads]
+        quads += self._records(
+            st,
+            self.b.graph("curation", "links"),
+            [
+                (
+                    self.iri(st, lk.subject),
+                    gao(RELATION[lk.relation]),
+                    gao(lk.object)
+                    if lk.relation == "concerns-component"
+                    else self.iri(st, lk.object),
+                    "semapv:ManualMappingCuration",
+                    "kg-curators",
+                    None,
+                    lk.basis,
+                    lk.record,
+                    "link",
+                    "",
+                )
+                for lk in st.links
+            ],
+        )
+        quads += self._records(
+            st,
+            self.b.graph("curation", "alignments"),
+            [
+                (
+                    self.iri(st, al.subject),
+                    NamedNode(_expand(al.predicate)),
+                    NamedNode(al.object),
+                    al.justification,
+                    al.author,
+                    al.date,
+                    al.comment,
+                    al.record,
+                    "alignment",
+                    al.object_label,
+                )
+                for al in st.alignments
+            ],
+        )
+        quads += self._metadata(sections, graphs)
+        return quads
+
+    def _common(
+        self,
+        gr: GraphWriter,
+        n: NamedNode,
+        ident: str,
+        title: str,
+        summary: str | None,
+        section: str,
+        record: str,
+    ) -> None:
+        gr.add(n, LABEL, Literal(title))
+        gr.add(n, DCTERMS + "identifier", Literal(ident))
+        if summary:
+            gr.add(n, DCTERMS + "description", Literal(summary, language="en"))
+        gr.add(n, gao("section"), Literal(section))
+        gr.add(n, DCTERMS + "source", self.part(section))
+        gr.add(n, gao("curatedRecord"), Literal(record))
+
+    def _records(self, st: CuratedStatements, graph: NamedNode, rows: list[tuple]) -> list[Quad]:
+        gr = GraphWriter(graph)
+        for (
+            subject,
+            predicate,
+            obj,
+            justification,
+            author,
+            date,
+            comment,
+            record,
+            kind,
+            label,
+        ) in rows:
+            gr.add(subject, predicate, obj)
+            node = self.b.iri(
+                "mapping",
+                kind,
+                _slug(
+                    f"{subject.value.rsplit('/', 1)[-1]}-"
+                    f"{predicate.value.rsplit('#', 1)[-1]}-"
+                    f"{obj.value.rsplit('/', 1)[-1]}"
+                ),
+            )
+            gr.add(node, A, gao("MappingRecord"))
+            gr.add(node, SSSOM + "subject_id", subject)
+            gr.add(node, SSSOM + "predicate_id", predicate)
+            gr.add(node, SSSOM + "object_id", obj)
+            if label:
+                gr.add(node, SSSOM + "object_label", Literal(label))
+            gr.add(node, SSSOM + "mapping_justification", Literal(justification))
+            gr.add(node, SSSOM + "author_id", Literal(author))
+            if date:
+                gr.add(node, SSSOM + "mapping_date", typed(date, "date"))
+            if comment:
+                gr.add(node, RDFS + "comment", Literal(comment, language="en"))
+            gr.add(node, gao("curatedRecord"), Literal(record))
+        return gr.quads
+
+    def _metadata(self, sections: set[str], graphs: dict[str, GraphWriter]) -> list[Quad]:
+        meta = GraphWriter(self.b.graph("metadata"))
+        paper = NamedNode(PAPER_IRI)
+        for section in sorted(sections):
+            part = self.part(section)
+            name = f"Appendix {section}" if section.startswith("B") else f"Section {section}"
+            meta.add(part, A, gao("SourcePart"))
+            meta.add(part, DCTERMS + "identifier", Literal(name))
+            meta.add(part, LABEL, Literal(name, language="en"))
+            meta.add(part, DCTERMS + "isPartOf", paper)
+            graph = self.section_graph(section)
+            meta.add(graph, PROV + "wasDerivedFrom", part)
+        for iri in [*graphs, self.b.graph("paper", "references").value]:
+            graph = NamedNode(iri)
+            meta.add(graph, A, gao("StatementGraph"))
+            meta.add(graph, DCTERMS + "source", paper)
+            title = iri.rsplit("/", 1)[-1].replace("-", " ")
+            meta.add(
+                graph, DCTERMS + "title", Literal(f"The paper's statements: {title}", language="en")
+            )
+        refs = self.b.graph("paper", "references")
+        meta.add(refs, PROV + "wasDerivedFrom", paper)
+        for name, title in (
+            (
+                "identifiers",
+                "Curators' identifiers (arXiv) for cited works the "
+                "paper's text names only by author and year",
+            ),
+            (
+                "links",
+                "Curators' links between statements, components and "
+                "recommendations, each with its basis",
+            ),
+            (
+                "alignments",
+                "Curators' alignments of the paper's statements to "
+                "external vocabularies (SSSOM records)",
+            ),
+        ):
+            graph = self.b.graph("curation", name)
+            meta.add(graph, A, gao("StatementGraph"))
+            meta.add(graph, DCTERMS + "title", Literal(title, language="en"))
+            meta.add(graph, DCTERMS + "creator", Literal("GenAI Openness Knowledge Graph curators"))
+        return meta.quads
+
+
+def _expand(curie: str) -> str:
+    prefix, _, local = curie.partition(":")
+    return PREFIX_IRI[prefix] + local

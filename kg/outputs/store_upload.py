@@ -1,0 +1,640 @@
+"""`kg publish --to URL`: push the current release into a remote SPARQL 1.1 store.
+
+Readers of the remote store see the whole previous release or the whole new one, never a mix:
+
+0. the push takes the store's push lock (`{base}graph/push-lock`, ordered by the server's
+   clock, see `queries/internal/push-lock.ru` and `push-locks.rq`), so that pushes do not
+   interleave, and empties staging graphs that pushes which did not finish left behind;
+1. every named graph of the release (and a release record graph listing them) is uploaded into a
+   staging graph unique to this push, with the Graph Store HTTP Protocol (`PUT ?graph=`) or, for
+   stores without one (`method="update"`), with `INSERT DATA` requests of bounded size;
+2. ONE SPARQL Update request (`queries/internal/push-swap.ru`) empties the graphs the previous
+   release record lists, copies each staging graph onto its target and empties the staging
+   graphs. Stores that run a request in one transaction make this the only moment readers see a
+   change;
+3. the store is asked for the triples per graph (`queries/internal/push-counts.rq`), which must
+   equal the local release's.
+
+A failure before the swap empties the staging graphs (best effort) and leaves the previous release
+as it was. A swap that times out or gets a 5xx answer has an unknown outcome: the release record
+is read again to tell which release the store holds. The lock is released at the end, except
+after a swap timeout (the swap may still be running), when it is left to expire. The graph IRIs
+reach the SPARQL text only as RDF terms serialised by pyoxigraph, in the `VALUES` blocks of the
+library files; the data only as pyoxigraph's N-Triples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.client
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from kg import __version__
+from kg.errors import KgError
+from kg.paths import resource_dir
+from kg.release.release import Release
+from kg.store.queries import QueryFile, parse_query_file
+from kg.vocab.namespaces import DCTERMS, RDF, XSD, Base
+
+METHODS = ("gsp", "update")
+CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+USER_ENV, PASSWORD_ENV, AUTH_ENV = "KG_STORE_USER", "KG_STORE_PASSWORD", "KG_STORE_AUTH"
+# the Graph Store endpoint's last path segment -> the update and query endpoints next to it
+# (Oxigraph: /store, /update, /query; Fuseki: /ds/data, /ds/update, /ds/query)
+_CONVENTIONS = {"store": ("update", "query"), "data": ("update", "query")}
+_BODY_EXCERPT = 300
+LOCK_EXPIRY = 3600.0  # seconds after which a push lock is taken as left by a crashed push
+LOCK_SETTLE = 0.3  # seconds between the two looks at the lock
+_DATETIME = re.compile(
+    r"^(?P<main>-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d)?$"
+)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the pieces of a push go."""
+
+    gsp: str | None  # Graph Store HTTP Protocol endpoint (None with method "update")
+    update: str
+    query: str
+    method: str = "gsp"
+
+
+@dataclass
+class PushResult:
+    build_id: str
+    graphs: dict[str, int]  # target graph -> triples, the release record included
+    previous: str | None  # build id of the release the store held before, if recorded
+    removed: list[str]  # graphs of the previous release the new one does not have
+    requests: int
+    seconds: float
+    record: str = ""
+    staging: list[str] = field(default_factory=list)
+    stale_staging: int = 0  # staging graphs of unfinished earlier pushes emptied first
+    expired_locks: int = 0  # expired push locks removed
+
+    @property
+    def triples(self) -> int:
+        return sum(self.graphs.values())
+
+
+def endpoints(
+    to: str, update_url: str | None = None, query_url: str | None = None, method: str = "gsp"
+) -> Endpoints:
+    """The endpoints of a push to `to`: the Graph Store endpoint (method "gsp") or, with method
+    "update", a SPARQL endpoint that takes updates. Update and query endpoints not given are
+    derived from the Oxigraph and Fuseki conventions (`…/store` or `…/data` -> `…/update` and
+    `…/query`); with method "update" they default to `to` itself."""
+    if method not in METHODS:
+        raise KgError(f"unknown push method '{method}' (use {' or '.join(METHODS)})")
+    for option, url in (("--to", to), ("--update-url", update_url), ("--query-url", query_url)):
+        if url is not None:
+            _check_url(option, url, gsp=option == "--to" and method == "gsp")
+    parts = urllib.parse.urlsplit(to)
+    head, _, last = parts.path.rstrip("/").rpartition("/")
+    derived: tuple[str | None, str | None] = (None, None)
+    if last in _CONVENTIONS:
+        derived = tuple(  # type: ignore[assignment]
+            urllib.parse.urlunsplit(parts._replace(path=f"{head}/{name}", query=""))
+            for name in _CONVENTIONS[last]
+        )
+    fallback = to if method == "update" else None
+    update = update_url or derived[0] or fallback
+    query = query_url or derived[1] or fallback
+    if update is None or query is None:
+        missing = " and ".join(
+            opt for opt, url in (("--update-url", update), ("--query-url", query)) if url is None
+        )
+        raise KgError(
+            f"cannot tell the SPARQL endpoints of {to} (its path does not end in /store or "
+            f"/data): pass {missing}"
+        )
+    return Endpoints(None if method == "update" else to, update, query, method)
+
+
+def _check_url(option: str, url: str, *, gsp: bool) -> None:
+    """Refuse what would make a request go elsewhere than meant: a Graph Store URL that already
+    names a graph (or ends in an empty `?`) would make `PUT`/`DELETE` address the default graph or
+    the whole dataset; a fragment is never sent; user info would be printed in errors."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        shown = urllib.parse.urlunsplit(
+            parts._replace(netloc="…@" + parts.netloc.rpartition("@")[2])
+        )
+        raise KgError(
+            f"{option} {shown}: put no user name or password in the URL; set "
+            f"${USER_ENV} and ${PASSWORD_ENV} instead"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise KgError(f"'{url}' is not an http(s) URL")
+    if "#" in url:
+        raise KgError(f"{option} {url}: a URL with a fragment ('#…') is not allowed")
+    if gsp and url.endswith("?") and not parts.query:
+        raise KgError(f"{option} {url}: the URL ends in an empty '?'; leave it out")
+    if gsp:
+        names = {k for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+        if names & {"graph", "default"}:
+            raise KgError(
+                f"{option} {url}: the Graph Store URL must not already name a graph "
+                "('graph' or 'default' parameter); kg publish adds ?graph= itself"
+            )
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' -> (name, value), or a clear error."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+        raise KgError(f"--header '{text}' is not of the form 'Name: value'")
+    if "\r" in value or "\n" in value:
+        raise KgError(f"--header {name.strip()}: the value must not contain a line break")
+    return name.strip(), value.strip()
+
+
+class HttpFailure(KgError):
+    """A request that failed: `status` is the HTTP status (None if there was no answer),
+    `timed_out` whether no answer came within the timeout."""
+
+    def __init__(self, message: str, status: int | None = None, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.timed_out = timed_out
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib would turn a POST into a body-less GET and send the extra
+    headers (tokens) to the new address. A 30x answer becomes an error instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class _Http:
+    """urllib with a timeout, extra headers, no redirects, credentials from the environment
+    (HTTP Basic or Digest, sent when the server asks for them, or Basic at once with
+    KG_STORE_AUTH=basic), and errors turned into KgError naming the step."""
+
+    def __init__(self, urls: Iterable[str], headers: dict[str, str], timeout: float) -> None:
+        self.timeout = timeout
+        self.headers = {"User-Agent": f"genai-openness-kg/{__version__} (kg publish --to)"}
+        self.headers.update(headers)
+        self.requests = 0
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+        auth = os.environ.get(AUTH_ENV, "").strip().lower()
+        if auth not in ("", "challenge", "basic"):
+            raise KgError(f"${AUTH_ENV} must be 'basic' or 'challenge', not '{auth}'")
+        if user:
+            manager: urllib.request.HTTPPasswordMgrWithDefaultRealm
+            if auth == "basic":  # Basic with every request, without waiting for a challenge
+                manager = urllib.request.HTTPPasswordMgrWithPriorAuth()
+            else:
+                manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            # the whole origin: GSP URLs carry ?graph=, which a path would not match
+            for url in urls:
+                scheme, netloc = urllib.parse.urlsplit(url)[:2]
+                origin = f"{scheme}://{netloc}/"
+                if isinstance(manager, urllib.request.HTTPPasswordMgrWithPriorAuth):
+                    manager.add_password(None, origin, user, password or "", is_authenticated=True)
+                else:
+                    manager.add_password(None, origin, user, password or "")
+            handlers += [
+                urllib.request.HTTPBasicAuthHandler(manager),
+                urllib.request.HTTPDigestAuthHandler(manager),
+            ]
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+    ) -> bytes:
+        headers = dict(self.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        if accept:
+            headers["Accept"] = accept
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+        self.requests += 1
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                text = exc.read().decode("utf-8", "replace")
+            except (OSError, http.client.HTTPException):
+                text = ""
+            text = " ".join(text.split())
+            if len(text) > _BODY_EXCERPT:
+                text = text[:_BODY_EXCERPT] + "…"
+            if 300 <= exc.code < 400:
+                where = exc.headers.get("Location") if exc.headers else None
+                raise HttpFailure(
+                    f"{step}: {method} {url} answered HTTP {exc.code} {exc.reason}, a redirect "
+                    f"to {where or '(no Location)'}; kg publish follows no redirects (a POST "
+                    "would arrive as a GET and --header values would go to the new address): "
+                    "give the final URL",
+                    exc.code,
+                ) from None
+            raise HttpFailure(
+                f"{step}: {method} {url} answered HTTP {exc.code} {exc.reason}"
+                + (f": {text}" if text else ""),
+                exc.code,
+            ) from None
+        except ValueError as exc:  # urllib's auth handlers: a challenge they cannot answer
+            raise HttpFailure(
+                f"{step}: {method} {url} asked for credentials kg publish cannot give ({exc}); "
+                f"${USER_ENV} and ${PASSWORD_ENV} answer Basic and Digest challenges only "
+                "(send other schemes with --header)",
+                401,
+            ) from None
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                raise HttpFailure(
+                    f"{step}: {method} {url} did not answer within {self.timeout:g} s "
+                    "(raise --timeout?)",
+                    timed_out=True,
+                ) from None
+            raise HttpFailure(
+                f"{step}: cannot reach {url} ({reason or type(exc).__name__})"
+            ) from None
+
+
+def _query_file(name: str) -> QueryFile:
+    return parse_query_file(resource_dir("queries") / "internal" / name, f"internal/{name}")
+
+
+def _solutions(data: bytes, step: str, url: str) -> list[dict[str, ox.NamedNode | ox.Literal]]:
+    try:
+        results = ox.parse_query_results(data, ox.QueryResultsFormat.JSON)
+    except (SyntaxError, ValueError, OSError) as exc:
+        raise KgError(f"{step}: the answer of {url} is not SPARQL JSON results ({exc})") from None
+    if not isinstance(results, ox.QuerySolutions):
+        raise KgError(f"{step}: the answer of {url} is not a table of solutions")
+    names = [v.value for v in results.variables]
+    return [{n: s[n] for n in names if s[n] is not None} for s in results]
+
+
+def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
+    """Where one graph waits for the swap: `{base}graph/staging/{push id}/{graph's own path}`."""
+    prefix = base.graph().value + "/"
+    rest = graph[len(prefix) :] if graph.startswith(prefix) else urllib.parse.quote(graph, "")
+    return base.graph("staging", push_id, rest)
+
+
+def release_record(
+    base: Base, manifest: dict, graphs: dict[str, int], pushed: dt.datetime
+) -> tuple[ox.NamedNode, list[ox.Triple]]:
+    """The release record graph (`{base}graph/release`): which release the store holds, when it
+    was pushed, and its graphs with their triple counts."""
+    record = base.graph("release")
+    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+    p = ox.NamedNode
+    triples = [
+        ox.Triple(record, p(RDF + "type"), p(VOID + "Dataset")),
+        ox.Triple(record, p(DCTERMS + "isVersionOf"), base.iri("dataset")),
+        ox.Triple(record, p(DCTERMS + "identifier"), ox.Literal(manifest["build_id"])),
+        ox.Triple(record, p(DCAT + "version"), ox.Literal(f"{__version__}+{manifest['build_id']}")),
+        ox.Triple(record, p(DCTERMS + "modified"), typed(pushed.isoformat(), "dateTime")),
+        ox.Triple(record, p(VOID + "triples"), typed(sum(graphs.values()), "integer")),
+    ]
+    for graph, n in sorted(graphs.items()):
+        triples.append(ox.Triple(record, p(VOID + "subset"), p(graph)))
+        triples.append(ox.Triple(p(graph), p(VOID + "triples"), typed(n, "integer")))
+    return record, triples
+
+
+def chunks(triples: Sequence[ox.Triple], size: int = CHUNK_TRIPLES) -> list[list[ox.Triple]]:
+    """Split triples into requests of at most `size` triples (more only for one blank-node
+    structure larger than that), never separating triples that share a blank node: a blank node
+    label means one node only within one request."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    groups: dict[str, list[ox.Triple]] = {}
+    for t in triples:
+        nodes = [str(n) for n in (t.subject, t.object) if isinstance(n, ox.BlankNode)]
+        for other in nodes[1:]:
+            parent[find(other)] = find(nodes[0])
+    for i, t in enumerate(triples):
+        nodes = [str(n) for n in (t.subject, t.object) if isinstance(n, ox.BlankNode)]
+        groups.setdefault(find(nodes[0]) if nodes else f"#{i}", []).append(t)
+    out: list[list[ox.Triple]] = [[]]
+    for group in groups.values():
+        if out[-1] and len(out[-1]) + len(group) > size:
+            out.append([])
+        out[-1].extend(group)
+    return [c for c in out if c]
+
+
+def upload_release(
+    release: Release,
+    to: str,
+    *,
+    update_url: str | None = None,
+    query_url: str | None = None,
+    method: str = "gsp",
+    headers: Sequence[str] = (),
+    timeout: float = 60.0,
+    chunk_size: int = CHUNK_TRIPLES,
+    lock_expiry: float = LOCK_EXPIRY,
+    step: Callable[[str], None] = lambda _msg: None,
+    now: dt.datetime | None = None,
+) -> PushResult:
+    """Push every named graph of `release` into the store at `to` (see the module docstring);
+    any failure raises KgError naming the step, the URL and the HTTP status."""
+    started = time.monotonic()
+    ends = endpoints(to, update_url, query_url, method)
+    extra = dict(parse_header(h) for h in headers)
+    if timeout <= 0:
+        raise KgError(f"--timeout must be positive, got {timeout:g}")
+    if lock_expiry <= 0:
+        raise KgError(f"--lock-expiry must be positive, got {lock_expiry:g}")
+    if chunk_size < 1:
+        raise KgError(f"the chunk size must be at least 1 triple, got {chunk_size}")
+    manifest = release.manifest
+    base = release.base
+    by_graph: dict[str, list[ox.Triple]] = {}
+    for q in release.sorted_quads():
+        if not isinstance(q.graph_name, ox.NamedNode):
+            raise KgError(
+                f"{release.path}: the release has triples outside named graphs; not pushed"
+            )
+        by_graph.setdefault(q.graph_name.value, []).append(
+            ox.Triple(q.subject, q.predicate, q.object)
+        )
+    pushed = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    record, record_triples = release_record(
+        base, manifest, {g: len(t) for g, t in by_graph.items()}, pushed
+    )
+    if record.value in by_graph:
+        raise KgError(f"{release.path}: the release has a graph named {record.value}; not pushed")
+    by_graph[record.value] = record_triples
+    push_id = f"{manifest['build_id']}-{uuid.uuid4().hex[:8]}"
+    pairs = {g: staging_graph(base, push_id, g) for g in sorted(by_graph)}
+    http = _Http([u for u in (ends.gsp, ends.update, ends.query) if u], extra, timeout)
+
+    def select(what: str, qf: QueryFile, tables: dict) -> list[dict]:
+        body = urllib.parse.urlencode({"query": qf.with_tables(tables)}).encode()
+        answer = http.send(
+            what,
+            "POST",
+            ends.query,
+            body,
+            "application/x-www-form-urlencoded",
+            "application/sparql-results+json",
+        )
+        return _solutions(answer, what, ends.query)
+
+    def update(what: str, text: str) -> None:
+        body = urllib.parse.urlencode({"update": text}).encode()
+        http.send(what, "POST", ends.update, body, "application/x-www-form-urlencoded")
+
+    lock = base.graph("push-lock")
+    locked_at = ox.NamedNode(lock.value + "#lockedAt")
+    me = ox.NamedNode(f"{lock.value}#{push_id}")
+
+    def locks(pushes: Iterable[ox.NamedNode]) -> dict:
+        return {("lock", "push", "lockedAt"): [(lock, p, locked_at) for p in pushes]}
+
+    def holder() -> list[ox.NamedNode]:
+        """Check that this push holds the lock; the expired locks of other pushes."""
+        rows = select(
+            "check the push lock",
+            _query_file("push-locks.rq"),
+            {("lock", "lockedAt"): [(lock, locked_at)]},
+        )
+        now = server_time(rows[0]["now"]) if rows and "now" in rows[0] else None
+        if now is None:
+            raise KgError(f"check the push lock: {ends.query} did not answer NOW()")
+        live: list[tuple[dt.datetime, str]] = []
+        expired: list[ox.NamedNode] = []
+        for r in rows:
+            if "push" not in r:
+                continue
+            since = server_time(r.get("since"))
+            if since is None or (now - since).total_seconds() > lock_expiry:
+                if r["push"] != me:
+                    expired.append(r["push"])
+                continue
+            live.append((since, r["push"].value))
+        mine = next((since for since, p in live if p == me.value), None)
+        if mine is None:
+            raise KgError(
+                f"check the push lock: the lock this push took is not in {lock.value} at "
+                f"{ends.query} (expired already? --lock-expiry is {lock_expiry:g} s)"
+            )
+        older = sorted((since, p) for since, p in live if p != me.value and since <= mine)
+        if older:
+            since, other = older[0]
+            raise KgError(
+                f"another push ({other.rpartition('#')[2]}, since {since.isoformat()}) is in "
+                "progress on this store; try again later"
+            )
+        return expired
+
+    uploaded: list[ox.NamedNode] = []
+    keep = False  # the swap timed out: keep the staging graphs and the lock
+    stale: list[ox.NamedNode] = []
+    expired: list[ox.NamedNode] = []
+    try:
+        step(f"taking the push lock {me.value} at {ends.update}")
+        update("take the push lock", _query_file("push-lock.ru").with_tables(locks([me])))
+        holder()
+        # the server's clock orders the locks, but a lock stamped earlier can commit a moment
+        # later than one stamped after it: look again once such an insert has surely committed
+        time.sleep(LOCK_SETTLE)
+        expired = holder()
+        if expired:
+            step(f"removing {len(expired)} expired push lock(s)")
+            update(
+                "remove expired push locks",
+                _query_file("push-unlock.ru").with_tables(locks(expired)),
+            )
+        rows = select(
+            "look for staging graphs left by earlier pushes",
+            _query_file("push-stale-staging.rq"),
+            {("prefix",): [(ox.Literal(base.graph("staging").value + "/"),)]},
+        )
+        stale = [r["graph"] for r in rows if isinstance(r.get("graph"), ox.NamedNode)]
+        if stale:
+            step(f"emptying {len(stale)} staging graph(s) left by pushes that did not finish")
+            _drop_staging(http, ends, stale, strict=True)
+
+        step(f"reading the release record at {ends.query}")
+        rows = select(
+            "read the previous release record",
+            _query_file("push-record.rq"),
+            {("record",): [(record,)]},
+        )
+        previous = next((r["release"].value for r in rows if "release" in r), None)
+        old_graphs = {r["graph"].value for r in rows if "graph" in r}
+
+        try:
+            for graph, staging in pairs.items():
+                triples = by_graph[graph]
+                what = f"upload graph {graph}"
+                step(f"{what} ({len(triples)} triples) into {staging.value}")
+                uploaded.append(staging)
+                if ends.gsp:
+                    url = _with_graph(ends.gsp, staging.value)
+                    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+                    # N-Triples is a subset of Turtle; text/turtle is the type every store takes
+                    http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
+                else:
+                    for part in chunks(triples, chunk_size):
+                        data = ox.serialize(part, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+                        update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{data}}} }}")
+            step(f"swapping {len(pairs) - 1} graphs and the release record in one update")
+            swap = _query_file("push-swap.ru").with_tables(
+                {
+                    ("record",): [(record,)],
+                    ("staging", "target"): [(s, ox.NamedNode(g)) for g, s in pairs.items()],
+                }
+            )
+            try:
+                update("swap", swap)
+            except HttpFailure as exc:
+                if not (exc.timed_out or (exc.status or 0) >= 500):
+                    raise
+                keep = exc.timed_out
+                holds = _which_release(select, record, manifest["build_id"], pushed, previous)
+                after = (
+                    "; the staging graphs and the push lock were left in place because the swap "
+                    f"may still be running (the lock expires after {lock_expiry:g} s; the next "
+                    "push then removes both)"
+                    if keep
+                    else ""
+                )
+                raise KgError(f"{exc}; the outcome is unknown: {holds}{after}") from None
+        except BaseException:
+            if not keep:
+                _drop_staging(http, ends, uploaded)
+            raise
+        if ends.gsp:  # Oxigraph keeps emptied graphs as names: remove them (harmless elsewhere)
+            with contextlib.suppress(KgError):
+                for staging in uploaded:
+                    http.send("tidy", "DELETE", _with_graph(ends.gsp, staging.value))
+
+        step(f"verifying the triples per graph at {ends.query}")
+        want = {g: len(t) for g, t in by_graph.items()} | {s.value: 0 for s in pairs.values()}
+        rows = select(
+            "verify",
+            _query_file("push-counts.rq"),
+            {("graph",): [(ox.NamedNode(g),) for g in sorted(want)]},
+        )
+        got = {r["graph"].value: int(r["triples"].value) for r in rows if "graph" in r}
+        for graph, n in sorted(want.items()):
+            if got.get(graph, 0) != n:
+                raise KgError(
+                    f"verify: graph {graph} has {got.get(graph, 0)} triples at {ends.query} "
+                    f"but {n} in release {manifest['build_id']}"
+                )
+    finally:
+        if not keep:
+            with contextlib.suppress(KgError):
+                update(
+                    "release the push lock", _query_file("push-unlock.ru").with_tables(locks([me]))
+                )
+    return PushResult(
+        build_id=manifest["build_id"],
+        graphs={g: len(t) for g, t in by_graph.items()},
+        previous=previous,
+        removed=sorted(old_graphs - set(by_graph)),
+        requests=http.requests,
+        seconds=time.monotonic() - started,
+        record=record.value,
+        staging=[s.value for s in pairs.values()],
+        stale_staging=len(stale),
+        expired_locks=len(expired),
+    )
+
+
+def server_time(term: ox.NamedNode | ox.Literal | None) -> dt.datetime | None:
+    """An xsd:dateTime from the store (nanoseconds and `Z` allowed) as an aware datetime, or
+    None if it is not one. A time without a zone is taken as UTC."""
+    m = _DATETIME.match(term.value) if isinstance(term, ox.Literal) else None
+    if not m:
+        return None
+    frac = "." + m["frac"][1:7].ljust(6, "0") if m["frac"] else ""
+    zone = "+00:00" if m["zone"] in (None, "Z") else m["zone"]
+    text = m["main"] + frac + zone
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _which_release(
+    select: Callable[[str, QueryFile, dict], list[dict]],
+    record: ox.NamedNode,
+    build_id: str,
+    pushed: dt.datetime,
+    previous: str | None,
+) -> str:
+    """After a swap whose outcome is unknown: which release the store's record says it holds."""
+    try:
+        rows = select(
+            "re-read the release record", _query_file("push-record.rq"), {("record",): [(record,)]}
+        )
+    except KgError as exc:
+        return f"cannot tell which release the store holds now ({exc})"
+    held = next((r["release"].value for r in rows if "release" in r), None)
+    when = next((server_time(r.get("modified")) for r in rows if "modified" in r), None)
+    if held is None:
+        return "the store holds no release record now"
+    if held == build_id and when == pushed:
+        return f"the store now holds the new release {held} (the swap went through)"
+    if held == previous:
+        return f"the store holds the previous release {held} for now (the swap did not take effect)"
+    return f"the store now holds release {held}, neither this push's nor the previous one"
+
+
+def _with_graph(gsp: str, graph: str) -> str:
+    """The Graph Store URL of one graph: `graph=` added to the query string `gsp` may have."""
+    p = urllib.parse.urlsplit(gsp)
+    q = "&".join(x for x in (p.query, urllib.parse.urlencode({"graph": graph})) if x)
+    return urllib.parse.urlunsplit(p._replace(query=q, fragment=""))
+
+
+def _drop_staging(
+    http: _Http, ends: Endpoints, staging: list[ox.NamedNode], strict: bool = False
+) -> None:
+    """Empty staging graphs (one update), then, with the Graph Store Protocol, remove their
+    names. After a failed push this is best effort (`strict` False): errors are not reported (the
+    push's own error is) and the first one ends the clean-up, so an unreachable store does not
+    cost a timeout per graph. Before a push (`strict`), errors are raised."""
+    if not staging:
+        return
+    try:
+        qf = _query_file("push-drop-staging.ru")
+        text = qf.with_tables({("staging",): [(g,) for g in staging]})
+        body = urllib.parse.urlencode({"update": text}).encode()
+        http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
+        for graph in staging if ends.gsp else ():
+            http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+    except KgError:
+        if strict:
+            raise

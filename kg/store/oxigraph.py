@@ -1,0 +1,92 @@
+"""The store interface and its embedded back-end (pyoxigraph on disk or in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+from kg.errors import KgError, QueryError
+from kg.store.queries import QueryFile
+
+
+@dataclass
+class SelectResult:
+    """A SELECT result: the variable names in projection order and the rows as RDF terms."""
+
+    variables: list[str]
+    rows: list[dict[str, Any]]
+
+
+class GraphStore(Protocol):
+    """What the rest of the package needs from a store. Back-ends: `OxigraphStore`."""
+
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None: ...
+
+    def select(self, query: QueryFile, params: dict[str, Any] | None = None) -> SelectResult: ...
+
+    def raw_query(self, text: str) -> Any: ...
+
+    def quads(self) -> list[ox.Quad]: ...
+
+
+class OxigraphStore:
+    """pyoxigraph, on disk (`path`) or in memory. Queries see the union of all named graphs."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+
+    @classmethod
+    def in_memory(cls) -> OxigraphStore:
+        return cls(ox.Store())
+
+    @classmethod
+    def create(cls, path: Path) -> OxigraphStore:
+        return cls(ox.Store(str(path)))
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> OxigraphStore:
+        if not path.is_dir():
+            raise KgError(f"no built store at {path}: run 'kg build' first")
+        try:
+            return cls(ox.Store.read_only(str(path)))
+        except OSError as exc:
+            raise KgError(f"cannot open the store at {path}: {exc}") from None
+
+    def add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        self._store.bulk_extend(quads)
+        self._store.flush()
+
+    def raw_query(self, text: str) -> Any:
+        try:
+            return self._store.query(text, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}") from None
+        except OSError as exc:
+            raise QueryError(f"the store failed while answering: {exc}") from None
+
+    def run(self, query: QueryFile, params: dict[str, Any] | None = None) -> Any:
+        """Run a library query with parameters already converted to RDF terms."""
+        text = query.with_values(params or {})
+        try:
+            return self._store.query(text, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"{query.path}: SPARQL syntax error: {exc}") from None
+
+    def select(self, query: QueryFile, params: dict[str, Any] | None = None) -> SelectResult:
+        result = self.run(query, params)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError(f"{query.path}: expected a SELECT query")
+        names = [v.value for v in result.variables]
+        rows = [{n: sol[n] for n in names} for sol in result]
+        return SelectResult(names, rows)
+
+    def quads(self) -> list[ox.Quad]:
+        return list(self._store)
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store

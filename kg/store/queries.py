@@ -1,0 +1,259 @@
+"""The query library: `.rq` files with a YAML header, parameters bound as RDF terms (never pasted).
+
+A query file starts with a comment block that is YAML once the leading `# ` is removed:
+
+    # title: Table 3, cell by cell
+    # description: One row per model and pipeline component.
+    # parameters:
+    #   model: {type: string, required: false, description: a model's name}
+    # columns:
+    #   model: the model's name as the paper writes it
+
+Parameter values are turned into RDF terms by pyoxigraph and joined to the query's solutions by a
+trailing `VALUES` block, so user input never becomes SPARQL syntax. SPARQL updates (`.ru` files,
+same header) allow no trailing `VALUES`: they bind tables of terms by filling empty inline blocks
+such as `VALUES (?staging ?target) {}` (`QueryFile.with_tables`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyoxigraph import Literal, NamedNode
+
+from kg.errors import QueryError
+from kg.paths import resource_dir
+from kg.vocab.namespaces import XSD
+
+PARAM_TYPES = ("iri", "string", "integer", "boolean")
+_VAR = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+# an empty inline data block: `VALUES ?g {}` or `VALUES (?a ?b) {}`
+_EMPTY_VALUES = re.compile(
+    r"\bVALUES\s*(\((?:\s*[?$][A-Za-z_][A-Za-z0-9_]*)+\s*\)|[?$][A-Za-z_][A-Za-z0-9_]*)\s*\{\s*\}",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    required: bool
+    description: str
+    default: str | None = None
+    lang: str | None = None  # strings bound as language-tagged literals (for example en)
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    """A parsed `.rq` file: its name, header and SPARQL text."""
+
+    name: str
+    path: Path
+    title: str
+    description: str
+    text: str
+    parameters: tuple[Parameter, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def bindings(self, values: dict[str, str], prefixes: dict[str, str]) -> dict[str, Any]:
+        """Check `values` against the declared parameters and turn them into RDF terms."""
+        declared = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            allowed = ", ".join(declared) or "none"
+            raise QueryError(
+                f"query '{self.name}': unknown parameter(s) {', '.join(unknown)} "
+                f"(this query takes: {allowed})"
+            )
+        terms: dict[str, Any] = {}
+        for p in self.parameters:
+            raw = values.get(p.name, p.default)
+            if raw is None:
+                if p.required:
+                    raise QueryError(
+                        f"query '{self.name}': parameter '{p.name}' is required "
+                        f"({p.description}); pass --param {p.name}=VALUE"
+                    )
+                continue
+            terms[p.name] = to_term(raw, p, prefixes, self.name)
+        return terms
+
+    def with_values(self, terms: dict[str, Any]) -> str:
+        """The query text with the bound parameters appended as a `VALUES` block."""
+        if not terms:
+            return self.text
+        names = list(terms)
+        row = " ".join(str(terms[n]) for n in names)
+        head = " ".join(f"?{n}" for n in names)
+        return f"{self.text.rstrip()}\nVALUES ({head}) {{ ({row}) }}\n"
+
+    def with_tables(self, tables: dict[tuple[str, ...], Iterable[Sequence[Any]]]) -> str:
+        """The text with every empty inline `VALUES (?a ?b) {}` block filled with the rows given
+        for its variables (keyed by the variable names, in order). Every row term must be an IRI
+        or a literal made by pyoxigraph; every block must get a table and every table a block."""
+        rendered: dict[tuple[str, ...], list[str]] = {}
+        for names, rows in tables.items():
+            lines = []
+            for row in rows:
+                if len(row) != len(names) or not all(
+                    isinstance(t, NamedNode | Literal) for t in row
+                ):
+                    raise QueryError(
+                        f"{self.path}: a row for VALUES ({' '.join(names)}) must hold "
+                        f"{len(names)} IRIs or literals, got {row!r}"
+                    )
+                lines.append(" ".join(str(t) for t in row))
+            rendered[tuple(names)] = lines
+        used: set[tuple[str, ...]] = set()
+
+        def fill(match: re.Match[str]) -> str:
+            names = tuple(_VAR.findall(match.group(1)))
+            if names not in rendered:
+                raise QueryError(f"{self.path}: no rows given for {match.group(0)}")
+            used.add(names)
+            inline = not match.group(1).startswith("(")
+            rows = rendered[names] if inline else [f"({r})" for r in rendered[names]]
+            return f"VALUES {match.group(1)} {{ {' '.join(rows)} }}"
+
+        out = "\n".join(
+            line if line.lstrip().startswith("#") else _EMPTY_VALUES.sub(fill, line)
+            for line in self.text.splitlines()
+        )
+        unused = sorted(set(rendered) - used)
+        if unused:
+            missing = ", ".join("(" + " ".join(f"?{n}" for n in u) + ")" for u in unused)
+            raise QueryError(f"{self.path}: no empty VALUES block for {missing}")
+        return out + "\n"
+
+
+def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) -> Any:
+    """Turn one parameter value into an RDF term of the declared type, or say why not."""
+    where = f"query '{query}', parameter '{param.name}'"
+    if param.type == "string":
+        return Literal(raw, language=param.lang) if param.lang else Literal(raw)
+    if param.type == "integer":
+        if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+            raise QueryError(f"{where}: expected a whole number, got '{raw}'")
+        return Literal(raw.strip(), datatype=NamedNode(XSD + "integer"))
+    if param.type == "boolean":
+        if raw.strip().lower() not in ("true", "false"):
+            raise QueryError(f"{where}: expected true or false, got '{raw}'")
+        return Literal(raw.strip().lower(), datatype=NamedNode(XSD + "boolean"))
+    # iri: an absolute IRI, or a compact one (gao:C1, kg:model/gpt-2)
+    value = raw.strip()
+    prefix, sep, local = value.partition(":")
+    if sep and prefix in prefixes and not local.startswith("//"):
+        value = prefixes[prefix] + local
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$", value):
+        raise QueryError(f"{where}: '{raw}' is not an IRI or a known compact IRI")
+    try:
+        return NamedNode(value)
+    except ValueError as exc:
+        raise QueryError(f"{where}: '{raw}' is not a valid IRI ({exc})") from None
+
+
+def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
+    """Read a `.rq` (or `.ru`) file and its header; a missing or bad header is an error naming
+    the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QueryError(f"{path}: query file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"{path}: cannot read query file ({exc})") from None
+    header_lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            header_lines.append(line[2:] if line.startswith("# ") else line[1:])
+        elif line.strip() == "" and not header_lines:
+            continue
+        else:
+            break
+    try:
+        header = yaml.safe_load("\n".join(header_lines)) if header_lines else None
+    except yaml.YAMLError as exc:
+        raise QueryError(f"{path}: the header comment is not valid YAML ({exc})") from None
+    if not isinstance(header, dict) or "title" not in header or "description" not in header:
+        raise QueryError(
+            f"{path}: the query needs a header comment with at least 'title' and 'description'"
+        )
+    params: list[Parameter] = []
+    raw_params = header.get("parameters") or {}
+    if not isinstance(raw_params, dict):
+        raise QueryError(f"{path}: 'parameters' must map names to descriptions")
+    used = set(_VAR.findall(_strip_comments(text)))
+    for pname, spec in raw_params.items():
+        spec = spec if isinstance(spec, dict) else {"description": str(spec)}
+        ptype = spec.get("type", "string")
+        if ptype not in PARAM_TYPES:
+            raise QueryError(
+                f"{path}: parameter '{pname}' has unknown type '{ptype}' "
+                f"(use one of {', '.join(PARAM_TYPES)})"
+            )
+        if pname not in used:
+            raise QueryError(f"{path}: parameter '{pname}' is declared but ?{pname} is not used")
+        default = spec.get("default")
+        params.append(
+            Parameter(
+                name=str(pname),
+                type=ptype,
+                required=bool(spec.get("required", False)),
+                description=str(spec.get("description", "")).strip(),
+                default=None if default is None else str(default),
+                lang=spec.get("lang"),
+            )
+        )
+    columns = header.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise QueryError(f"{path}: 'columns' must map column names to descriptions")
+    known = {"title", "description", "parameters", "columns"}
+    return QueryFile(
+        name=name or path.stem,
+        path=path,
+        title=str(header["title"]).strip(),
+        description=" ".join(str(header["description"]).split()),
+        text=text,
+        parameters=tuple(params),
+        columns={str(k): " ".join(str(v).split()) for k, v in columns.items()},
+        extra={k: v for k, v in header.items() if k not in known},
+    )
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def queries_dir() -> Path:
+    return resource_dir("queries")
+
+
+def library(folder: str = "") -> list[QueryFile]:
+    """The named queries (`.rq`) and updates (`.ru`) of one folder of the library (the analyst
+    questions by default)."""
+    root = queries_dir() / folder if folder else queries_dir()
+    prefix = f"{folder}/" if folder else ""
+    files = sorted([*root.glob("*.rq"), *root.glob("*.ru")])
+    return [parse_query_file(p, prefix + p.stem) for p in files]
+
+
+def resolve(name_or_path: str) -> QueryFile:
+    """A query by library name (`table3`, `qc/some-check`) or by path to any `.rq` file."""
+    candidate = Path(name_or_path)
+    if name_or_path.endswith(".rq"):
+        if not candidate.is_file():
+            raise QueryError(f"{name_or_path}: query file not found")
+        return parse_query_file(candidate)
+    named = queries_dir() / f"{name_or_path}.rq"
+    if re.fullmatch(r"[a-z0-9-]+(/[a-z0-9-]+)?", name_or_path) and named.is_file():
+        return parse_query_file(named, name_or_path)
+    names = ", ".join(q.name for q in library())
+    raise QueryError(
+        f"no query named '{name_or_path}' (known: {names}; or give a path to a .rq file)"
+    )

@@ -1,0 +1,106 @@
+"""The package's shape (docs/architecture.md): stage packages, no import cycles between modules,
+no module reaching for another's private names, and stages that only look upstream."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kg"
+
+# Each stage may import itself and the stages before it (docs/architecture.md), with the
+# exceptions listed there.
+STAGES = ["store", "vocab", "sources", "mapping", "checks", "release", "outputs", "serve", "cli"]
+BASE = {"kg", "kg.errors", "kg.paths", "kg.fsutil", "kg.vocab.namespaces"}
+ALLOWED = {
+    ("kg.release.build", "kg.outputs.reports"),  # reports and figures go into the release
+}
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        mods[name] = path
+    return mods
+
+
+def _imports(path: Path) -> list[tuple[str, list[str], int]]:
+    """(module, names, line) of every `import kg...` / `from kg... import ...`, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kg"):
+            found.append((node.module, [a.name for a in node.names], node.lineno))
+        elif isinstance(node, ast.Import):
+            found += [(a.name, [], node.lineno) for a in node.names if a.name.startswith("kg")]
+    return found
+
+
+def _resolve(module: str, names: list[str], modules: dict[str, Path]) -> list[str]:
+    """The kg modules an import statement depends on (a name may itself be a submodule)."""
+    targets = [f"{module}.{n}" for n in names if f"{module}.{n}" in modules]
+    return targets or [module]
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def test_no_module_imports_private_names():
+    bad = []
+    for path in _modules().values():
+        for module, names, line in _imports(path):
+            bad += [
+                f"{path.name}:{line} {module}.{n}"
+                for n in names
+                if n.startswith("_") and not n.endswith("__")
+            ]
+    assert not bad, bad
+
+
+def test_module_imports_have_no_cycles():
+    modules = _modules()
+    graph = {
+        name: {t for m, ns, _ in _imports(path) for t in _resolve(m, ns, modules) if t != name}
+        for name, path in modules.items()
+    }
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                pytest.fail("import cycle: " + " -> ".join([*stack[stack.index(nxt) :], nxt]))
+            if nxt in graph and not state.get(nxt):
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if not state.get(name):
+            visit(name)
+
+
+def test_stages_only_import_upstream():
+    modules = _modules()
+    bad = []
+    for name, path in modules.items():
+        here = _stage(name)
+        if here is None:
+            continue
+        for module, names, line in _imports(path):
+            for target in _resolve(module, names, modules):
+                there = _stage(target)
+                if target in BASE or there is None or there == here:
+                    continue
+                if STAGES.index(there) > STAGES.index(here) and not any(
+                    name == a and target.startswith(b) for a, b in ALLOWED
+                ):
+                    bad.append(f"{name} ({path.name}:{line}) imports downstream {target}")
+    assert not bad, bad

@@ -16,6 +16,8 @@ from kg.vocab.namespaces import Base
 from kg.vocab.ontology import load_ontology
 
 FIXTURE = Path(__file__).parent / "fixtures" / "definitions" / "models.ttl"
+MOT_FIXTURE = Path(__file__).parent / "fixtures" / "mof" / "releases.ttl"
+MOF = "Model Openness Framework 1.0 (LF AI & Data)"
 EX = "https://example.org/kg/"
 OSAID = "Open Source AI Definition 1.0 (OSI)"
 EU = "EU AI Act open-source exemption (Art. 53(2))"
@@ -27,10 +29,11 @@ def store() -> OxigraphStore:
     s = OxigraphStore.in_memory()
     g = ox.NamedNode(EX + "graph/fixture")
     s.add_quads(ox.Quad(t.subject, t.predicate, t.object, g) for t in load_ontology())
-    s.add_quads(
-        ox.Quad(t.subject, t.predicate, t.object, g)
-        for t in ox.parse(path=str(FIXTURE), format=ox.RdfFormat.TURTLE)
-    )
+    for path in (FIXTURE, MOT_FIXTURE):
+        s.add_quads(
+            ox.Quad(t.subject, t.predicate, t.object, g)
+            for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        )
     derive(s, Base(EX), [g])
     return s
 
@@ -164,6 +167,44 @@ def test_paper_levels_verdicts(store):
     }
 
 
+@pytest.mark.parametrize(
+    ("release", "verdict", "fractions", "not_counted"),
+    [
+        ("class-one", "MOF Class I (Open Science)", ("1", "1", "1"), ""),
+        (
+            "class-two",
+            "MOF Class II (Open Tooling)",
+            ("1", "1", "0.929"),
+            "Datasets ('unlicensed' is not a license the tool accepts as open)",
+        ),
+        (
+            "class-three",
+            "MOF Class III (Open Model)",
+            ("1", "0.9", "0"),
+            "Training code ('Apache 2.0' is not a license the tool accepts as open)",
+        ),
+        ("report-by-paper", "MOF Class III (Open Model)", ("1", "0.6", "0"), "Training code"),
+        (
+            "unclassified",
+            "MOF unclassified",
+            ("0", "0", "0"),
+            "Model card ('Llama 2 Community License' is not a license the tool accepts as open)",
+        ),
+    ],
+)
+def test_mof_classes_one_missing_piece_at_a_time(store, release, verdict, fractions, not_counted):
+    rows = store.select(resolve("explain"), {"model": ox.NamedNode(EX + "model/" + release)}).rows
+    mof = {r["condition"].value: r for r in rows if r["definition"].value == MOF}
+    assert {r["verdict"].value for r in mof.values()} == {verdict}
+    got = tuple(
+        str(float(mof[f"Class {c} components open"]["fraction"].value)).removesuffix(".0")
+        for c in ("III", "II", "I")
+    )
+    assert got == fractions
+    explanation = " ".join(r["check"].value for r in mof.values())
+    assert not_counted in explanation
+
+
 def test_the_paper_models_under_every_definition(built: Built):
     rows = query_rows(built.out, "definitions")
     counts: dict[tuple[str, str], int] = {}
@@ -180,3 +221,43 @@ def test_the_paper_models_under_every_definition(built: Built):
         ("eu-ai-act-open-source-exemption", "not-eligible"): 22,
         ("eu-ai-act-open-source-exemption", "undetermined"): 18,
     }
+
+
+def test_sssom_alignments_are_the_ontologys_mappings():
+    """Every row of the SSSOM mapping set is stated in the ontology, and no other mapping to
+    DPV is: the TSV documents them with their justification and where the IRI was checked."""
+    import csv
+
+    import rdflib
+
+    from kg.paths import resource_dir
+
+    path = resource_dir("sources") / "curation" / "definition-alignments.sssom.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    prefixes = {
+        p.split(":", 1)[0].strip("# ").strip(): p.split(":", 1)[1].strip()
+        for p in lines
+        if p.startswith("#   ")
+    }
+    rows = list(csv.DictReader([x for x in lines if not x.startswith("#")], delimiter="\t"))
+    assert rows
+
+    def expand(curie: str) -> str:
+        prefix, local = curie.split(":", 1)
+        return prefixes[prefix] + local
+
+    onto = rdflib.Graph()
+    for ttl in (resource_dir("ontology")).glob("*.ttl"):
+        onto.parse(ttl)
+    stated = {
+        (str(s), str(p), str(o))
+        for s, p, o in onto
+        if str(p).startswith("http://www.w3.org/2004/02/skos/core#")
+        and str(p).endswith("Match")
+        and str(o).startswith("https://w3id.org/dpv")
+    }
+    listed = {
+        (expand(r["subject_id"]), expand(r["predicate_id"]), expand(r["object_id"])) for r in rows
+    }
+    assert listed == stated
+    assert all("Checked in" in r["comment"] for r in rows)

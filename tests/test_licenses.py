@@ -244,3 +244,126 @@ def test_the_paper_rule_on_every_license(built: Built, kb):
     assert rows["llama-license-3-1"]["user_threshold"] == "700000000"
     assert rows["apache-2-0"]["osi"] == "true" and rows["llama-2-license"]["osi"] == ""
     assert rows["tongyi-qianwen-research"]["score"] == ""  # not assessed: no level
+
+
+IMPORTS = Path(__file__).parent / "fixtures" / "licenses" / "imports.ttl"
+
+
+@pytest.fixture(scope="module")
+def imported():
+    """The project's sources plus hand-made import records, derived in memory."""
+    import pyoxigraph as ox
+
+    from kg.checks.derive import derive
+    from kg.release.build import assemble
+    from kg.store.oxigraph import OxigraphStore
+    from kg.vocab.namespaces import DEFAULT_BASE, Base
+
+    store = OxigraphStore.in_memory()
+    quads = assemble()
+    store.add_quads(quads)
+    g = ox.NamedNode(DEFAULT_BASE + "graph/imports/fixture")
+    store.add_quads(
+        ox.Quad(t.subject, t.predicate, t.object, g)
+        for t in ox.parse(path=str(IMPORTS), format=ox.RdfFormat.TURTLE)
+    )
+    derive(store, Base(DEFAULT_BASE), [g])
+    return store
+
+
+def _rows(store, name: str) -> list[dict[str, str]]:
+    from kg.store.queries import resolve
+
+    return [
+        {k: v.value for k, v in row.items() if v is not None}
+        for row in store.select(resolve(name)).rows
+    ]
+
+
+def test_license_strings_resolve_or_are_listed_unresolved(imported):
+    rows = _rows(imported, "unresolved-licenses")
+    assert [(r["text"], r["mentions"]) for r in rows] == [("Foo Public License 9", "2")]
+    coverage = {r["graph"].rsplit("/", 1)[-1]: r for r in _rows(imported, "license-coverage")}
+    fixture = coverage["fixture"]
+    assert (fixture["mentions"], fixture["licenses"], fixture["statuses"]) == ("8", "5", "1")
+    assert fixture["unresolved"] == "2"
+
+
+def test_the_license_checks_fire_on_import_records(imported):
+    from kg.checks.sparql_checks import load_checks
+
+    checks = {c.name: c for c in load_checks() if c.group == "licenses"}
+    assert sorted(checks) == [
+        "eosai-open-license-not-osi",
+        "import-license-non-commercial",
+        "kb-differs-from-table1",
+    ]
+
+    def found(name: str) -> list[dict[str, str]]:
+        rows = imported.select(checks[name].query).rows
+        return [{k: v.value for k, v in r.items() if v is not None} for r in rows]
+
+    nc = found("import-license-non-commercial")
+    assert sorted(r["text"] for r in nc) == [
+        "CC-BY-NC-4.0",
+        "Creative Commons Attribution Non Commercial 4.0",
+    ]
+    assert {r["license"].rsplit("/", 1)[-1] for r in nc} == {"cc-by-nc-4-0"}
+    eosai = found("eosai-open-license-not-osi")
+    assert [(r["text"], r["license"].rsplit("/", 1)[-1]) for r in eosai] == [
+        ("Llama 2 Community License Agreement", "llama-2-license")
+    ]
+    differs = found("kb-differs-from-table1")
+    assert [(r["license"].rsplit("/", 1)[-1], r["criterion"], r["table1"]) for r in differs] == [
+        ("llama-2-license", "commercial", "true")
+    ]
+
+
+def test_the_license_checks_are_silent_on_the_project(built: Built):
+    from kg.checks.sparql_checks import load_checks
+    from kg.release.release import Release
+
+    store = Release.current(built.out).open_store()
+    for check in load_checks():
+        if check.group == "licenses":
+            assert store.select(check.query).rows == [], check.name
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _license_mentions() -> list[tuple[str, str]]:
+    """Every license string of the MOT and EOSAI snapshots: (source, string), one per mention."""
+    import yaml
+
+    mentions: list[tuple[str, str]] = []
+    for path in sorted((SHARED / "mot" / "models").glob("*.y*ml")):
+        release = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("release") or {}
+        for entry in (release.get("license") or {}).values():
+            if isinstance(entry, dict) and entry.get("name"):
+                mentions.append(("mot", str(entry["name"])))
+        for comp in release.get("components") or []:
+            if comp.get("license") not in (None, ""):
+                mentions.append(("mot", str(comp["license"])))
+    for path in sorted((SHARED / "eosai").glob("*.yaml")):
+        system = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("system")
+        if isinstance(system, dict):
+            for key in ("endmodellicense", "endmodel license"):
+                if system.get(key) not in (None, ""):
+                    mentions.append(("eosai", str(system[key])))
+    return mentions
+
+
+@pytest.mark.shared_data
+def test_the_knowledge_base_covers_the_license_mentions_of_mot_and_eosai(kb):
+    if not (SHARED / "mot").is_dir() or not (SHARED / "eosai").is_dir():
+        pytest.skip(f"{SHARED} (the real MOT and EOSAI snapshots) is absent")
+    resolver = kb.resolver()
+    mentions = _license_mentions()
+    assert len(mentions) > 1000
+    unresolved = [m for m in mentions if not resolver.resolve(m[1]).resolved]
+    coverage = 1 - len(unresolved) / len(mentions)
+    print(f"{len(mentions)} mentions, {len(unresolved)} unresolved, coverage {coverage:.1%}")
+    assert coverage >= 0.95, sorted(set(unresolved))
+    by_license = [m for m in mentions if resolver.resolve(m[1]).licenses]
+    assert len(by_license) / len(mentions) > 0.3  # not only statuses

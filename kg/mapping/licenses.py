@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.sources.licenses import CRITERIA, STATUSES, Alias, License, normalise
+from kg.sources.licenses import CRITERIA, STATUSES, Alias, License, license_keys, normalise
 from kg.vocab.namespaces import DCTERMS, RDF, RDFS, XSD, Base, gao
 
 A = NamedNode(RDF + "type")
@@ -98,6 +98,9 @@ def license_quads(base: Base, licenses: Iterable[License], aliases: Iterable[Ali
             add(kb, s, gao("revenueThreshold"), _int(lic.revenue_threshold))
         if lic.terms_clause:
             add(kb, s, gao("termsClause"), Literal(lic.terms_clause))
+        # the keys a license string met in a source resolves by (rule 62), as the resolver's
+        for key in sorted(license_keys(lic)):
+            add(al, s, gao("aliasKey"), Literal(key))
 
     for a in aliases:
         s = alias_iri(base, a.text)

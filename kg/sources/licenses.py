@@ -360,18 +360,27 @@ def read_aliases(root: Path, licenses: Iterable[License]) -> list[Alias]:
     return result
 
 
+def _own_keys(lic: License) -> list[tuple[str, str]]:
+    values = (
+        (lic.notation, "notation"),
+        (lic.label, "label"),
+        (lic.licenseref, "licenseref"),
+        (lic.spdx, "spdx"),
+        (lic.id, "id"),
+    )
+    return [(normalise(value), via) for value, via in values if value]
+
+
+def license_keys(lic: License) -> set[str]:
+    """The matching keys a license record resolves without an alias."""
+    return {key for key, _ in _own_keys(lic)}
+
+
 def _automatic_keys(licenses: Iterable[License]) -> dict[str, tuple[tuple[str, ...], str]]:
     keys: dict[str, tuple[tuple[str, ...], str]] = {}
     for lic in licenses:
-        for value, via in (
-            (lic.notation, "notation"),
-            (lic.label, "label"),
-            (lic.licenseref, "licenseref"),
-            (lic.spdx, "spdx"),
-            (lic.id, "id"),
-        ):
-            if value:
-                keys[normalise(value)] = ((lic.id,), via)
+        for key, via in _own_keys(lic):
+            keys[key] = ((lic.id,), via)
     return keys
 
 

@@ -261,3 +261,32 @@ def test_sssom_alignments_are_the_ontologys_mappings():
     }
     assert listed == stated
     assert all("Checked in" in r["comment"] for r in rows)
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_mof_classes_of_the_real_mot_records(tmp_path: Path):
+    """`kg import mot` on the real snapshot, then the MOF verdict of each of its 273 records."""
+    import importlib.util
+
+    from conftest import run_kg
+
+    if not (SHARED / "mot" / "models").is_dir():
+        pytest.skip(f"{SHARED / 'mot'} (the Model Openness Tool snapshot) is absent")
+    if importlib.util.find_spec("kg.sources.mot") is None:
+        pytest.skip("the MOT importer (kg import mot) is not on this branch yet")
+    workspace, out = tmp_path / "ws", tmp_path / "out"
+    done = run_kg("import", "mot", str(SHARED / "mot"), "--workspace", str(workspace))
+    assert done.returncode == 0, done.stderr
+    done = run_kg("build", "--workspace", str(workspace), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = query_rows(out, "definitions", "-p", "definition=gao:mof-1-0")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    print("MOF classes of the MOT records:", dict(sorted(counts.items())))
+    assert sum(counts.values()) == 273
+    assert set(counts) <= {"I", "II", "III", "unclassified"}

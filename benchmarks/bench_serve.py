@@ -1,5 +1,20 @@
 """What `kg serve` costs over a bare Oxigraph server, measured side by side on the same data.
 
+Mode `load` (the default; issue 10): requests per second, p50 and p99 for a cheap query (GET
+/sparql?query=…, a 10-row SELECT) and a resource page (GET /model/llama-2 as HTML) at 1, 8 and 32
+concurrent clients (`--levels`), with keep-alive and with a new connection per request, against
+bare `oxigraph serve-read-only` on the same data in the same run (the query only: it has no
+pages). Each cell runs `--seconds` split in two halves in mirrored order (kg, bare, bare, kg).
+kg serve runs once per `--stores` value: workers holding the data in memory, or opening the
+release's RocksDB store read-only; its start-up time and memory (PSS of the process tree) are
+printed for each. Clients: asyncio in two processes. kg serve runs with
+`--max-workers-per-client WORKERS --no-reserve-worker`: every client here has the same address,
+and the fair-share defaults would (rightly) keep one address from taking every worker.
+
+    python benchmarks/bench_serve.py [--seconds 4] [--levels 1,8,32] [--stores memory,disk]
+
+Mode `library` (`--mode library`): the library's queries, as follows.
+
 Both servers answer the library queries (`kg.store.queries.library()`, header comments removed) over
 the release's `dumps/dataset.nq`, with the default graph as the union of the named graphs:
   kg    : `kg serve --workers N` (Python HTTP server, queries in worker processes over pipes,
@@ -28,6 +43,7 @@ Prints the ratios side by side and a summary line against the goal (within 1.5x)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import http.client
 import json
@@ -46,6 +62,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +73,7 @@ from kg.store.queries import library
 
 ACCEPT = "application/sparql-results+json"
 GOAL = 1.5
+CLIENT_PROCESSES = 2
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -91,9 +109,11 @@ def _stop(proc: subprocess.Popen, first: int = signal.SIGINT) -> None:
 
 
 @contextlib.contextmanager
-def kg_server(out: Path, workers: int) -> Iterator[Endpoint]:
+def kg_server(
+    out: Path, workers: int, extra: list[str] | None = None, info: dict | None = None
+) -> Iterator[Endpoint]:
     cmd = [sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"]
-    cmd += ["--out", str(out), "--workers", str(workers)]
+    cmd += ["--out", str(out), "--workers", str(workers), *(extra or [])]
     with contextlib.ExitStack() as stack:
         err = stack.enter_context(tempfile.TemporaryFile())
         # a session of its own: a Ctrl-C at the terminal reaches only us, and we stop it in order
@@ -101,6 +121,8 @@ def kg_server(out: Path, workers: int) -> Iterator[Endpoint]:
             cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
         )
         stack.callback(_stop, proc)
+        if info is not None:
+            info["pid"] = proc.pid
         assert proc.stdout is not None
         with selectors.DefaultSelector() as sel:
             sel.register(proc.stdout, selectors.EVENT_READ)
@@ -348,6 +370,255 @@ def combine(slices: list[dict]) -> dict:
     }
 
 
+# --- load: requests/s and p50/p99 at 1, 8 and 32 clients ---------------------------------------
+
+CHEAP_QUERY = (
+    "SELECT ?m ?label WHERE { ?m a <https://w3id.org/genai-openness/ontology#AIModel> ; "
+    "<http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?m LIMIT 10"
+)
+PAGE = "/model/llama-2"
+
+
+async def _one_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bool]:
+    """Send `request`, read the answer (by Content-Length or chunked); (status, whether the
+    server keeps the connection open)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    keep, chunked = True, False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+        elif name == "connection" and "close" in value.lower():
+            keep = False
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)  # the chunk and its CRLF
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status, keep
+
+
+async def _load_clients(
+    host: str, port: int, path: str, clients: int, keep_alive: bool, begin: float, seconds: float
+) -> dict:
+    """`clients` concurrent clients in this process, each sending GET `path` in a loop from
+    wall-clock `begin` for `seconds`; on a keep-alive connection each, or a new connection per
+    request (`Connection: close`)."""
+    accept = "text/html" if not path.startswith(("/sparql", "/query")) else ACCEPT
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: {accept}\r\n"
+        + ("" if keep_alive else "Connection: close\r\n")
+        + "\r\n"
+    ).encode()
+    latencies: list[float] = []
+    errors = 0
+
+    async def client() -> None:
+        nonlocal errors
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        await asyncio.sleep(max(0.0, begin - time.time()))
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            try:
+                if conn is None:
+                    conn = await asyncio.open_connection(host, port)
+                status, keep = await _one_request(*conn, request)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                conn = None
+                continue
+            latencies.append(time.perf_counter() - t)
+            errors += status != 200
+            if not (keep and keep_alive):
+                conn[1].close()
+                conn = None
+        if conn is not None:
+            conn[1].close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return {"latencies": latencies, "errors": errors}
+
+
+def _load_process(args: tuple) -> dict:
+    return asyncio.run(_load_clients(*args))
+
+
+def load(
+    endpoint: Endpoint, path: str, clients: int, keep_alive: bool, seconds: float, pool
+) -> dict:
+    """Requests per second and latency percentiles of `clients` concurrent clients, spread over
+    the client processes of `pool` (asyncio in each)."""
+    procs = min(clients, CLIENT_PROCESSES)
+    shares = [clients // procs + (k < clients % procs) for k in range(procs)]
+    begin = time.time() + 0.5
+    jobs = [
+        (endpoint.host, endpoint.port, path, n, keep_alive, begin, seconds) for n in shares if n
+    ]
+    results = pool.map(_load_process, jobs)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    if not latencies:
+        return {"rps": 0.0, "p50": math.nan, "p99": math.nan, "errors": 0, "n": 0}
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "errors": sum(r["errors"] for r in results),
+        "n": len(latencies),
+    }
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and all its descendants, in MB (shared pages split)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
+def run_load(args: argparse.Namespace, dataset: Path) -> None:
+    """The issue's load matrix: a cheap query and a resource page, at 1, 8 and 32 clients, with
+    and without keep-alive, kg serve (in-memory and on-disk workers) against bare Oxigraph."""
+    levels = [int(c) for c in args.levels.split(",")]
+    kg_args = [
+        "--max-workers-per-client",
+        str(args.workers),  # one address (this benchmark) may use every worker...
+        "--no-reserve-worker",  # ...and none is kept back for other clients
+    ]
+    query_path = "/sparql?" + urllib.parse.urlencode({"query": CHEAP_QUERY})
+    bare_path = "/query?" + urllib.parse.urlencode({"query": CHEAP_QUERY})
+    rows: list[dict] = []
+    starts: dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(
+            mp.get_context("spawn").Pool(
+                CLIENT_PROCESSES,
+                initializer=signal.signal,
+                initargs=(signal.SIGINT, signal.SIG_IGN),
+            )
+        )
+        bare = stack.enter_context(bare_server(dataset, "disk"))
+        servers = {"bare": bare}
+        for store in args.stores.split(","):
+            started = time.monotonic()
+            info: dict = {}
+            kg = stack.enter_context(
+                kg_server(args.out, args.workers, [*kg_args, "--store", store], info)
+            )
+            starts[store] = {"seconds": time.monotonic() - started}
+            servers[f"kg-{store}"] = kg
+            # every variant warmed (pages rendered and cached, workers' first query)
+            for path in (query_path, PAGE):
+                load(kg, path, 1, True, 0.3, pool)
+            starts[store]["pss_mb"] = tree_pss_mb(info["pid"])
+        load(bare, bare_path, 1, True, 0.3, pool)
+        for keep_alive in (True, False):
+            for clients in levels:
+                for what, paths in (
+                    (
+                        "query",
+                        {"bare": bare_path, **{k: query_path for k in servers if k != "bare"}},
+                    ),
+                    ("page", {k: PAGE for k in servers if k != "bare"}),
+                ):
+                    order = list(paths)
+                    halves: dict[str, list[dict]] = {k: [] for k in order}
+                    for name in [*order, *order[::-1]]:  # two halves, mirrored order
+                        r = load(
+                            servers[name], paths[name], clients, keep_alive, args.seconds / 2, pool
+                        )
+                        halves[name].append(r)
+                    for name, rs in halves.items():
+                        rows.append(
+                            {
+                                "what": what,
+                                "server": name,
+                                "clients": clients,
+                                "keep_alive": keep_alive,
+                                "rps": statistics.fmean(r["rps"] for r in rs),
+                                "p50": statistics.fmean(r["p50"] for r in rs),
+                                "p99": max(r["p99"] for r in rs),
+                                "errors": sum(r["errors"] for r in rs),
+                            }
+                        )
+                    print(f"  done: {what}, {clients} clients, keep-alive {keep_alive}", flush=True)
+    report_load(rows, starts, args)
+
+
+def report_load(rows: list[dict], starts: dict[str, dict], args: argparse.Namespace) -> None:
+    cores = os.cpu_count()
+    print(
+        f"\nmachine: {cores} cores shared by clients ({CLIENT_PROCESSES} processes, asyncio) and "
+        f"servers; load average {os.getloadavg()[0]:.1f}; kg serve --workers {args.workers}; "
+        f"oxigraph {_oxigraph_version()} (load + serve-read-only); {args.seconds:g} s per cell "
+        "in two mirrored halves"
+    )
+    print("start-up and memory of kg serve (main process and workers, PSS):")
+    for store, s in starts.items():
+        print(f"  --store {store:6}: started in {s['seconds']:.1f} s, {s['pss_mb']:.0f} MB")
+    print(
+        f"\n  {'what':6} {'server':10} {'clients':>7} {'keep-alive':>10} {'req/s':>8} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'bare/kg':>8}"
+    )
+    bare = {(r["clients"], r["keep_alive"]): r for r in rows if r["server"] == "bare"}
+    goals: list[str] = []
+    for r in rows:
+        ratio = ""
+        key = (r["clients"], r["keep_alive"])
+        if r["what"] == "query" and r["server"] != "bare" and key in bare and r["rps"]:
+            value = bare[key]["rps"] / r["rps"]
+            ratio = f"{value:7.2f}x"
+            if value > GOAL:
+                goals.append(f"{r['server']} query throughput {value:.2f}x bare at {key}")
+        if r["server"] != "bare" and r["clients"] == 32 and r["p99"] >= 100:
+            goals.append(f"{r['server']} {r['what']} p99 {r['p99']:.0f} ms at 32 clients {key}")
+        alive = "yes" if r["keep_alive"] else "no"
+        print(
+            f"  {r['what']:6} {r['server']:10} {r['clients']:7} {alive:>10} "
+            f"{r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:6} {ratio:>8}"
+        )
+    queries = {
+        (r["server"], r["clients"], r["keep_alive"]): r for r in rows if r["what"] == "query"
+    }
+    for r in rows:
+        if r["what"] == "page":
+            q = queries.get((r["server"], r["clients"], r["keep_alive"]))
+            if q and r["rps"] < q["rps"]:
+                goals.append(
+                    f"{r['server']} pages slower than queries at {r['clients']} clients "
+                    f"(keep-alive {r['keep_alive']})"
+                )
+    print(
+        f"\ngoals (queries within {GOAL}x of bare, p99 < 100 ms at 32 clients, pages faster than "
+        "queries): " + ("all met" if not goals else "NOT met: " + "; ".join(goals))
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"rows": rows, "starts": starts}, indent=1) + "\n", encoding="utf-8"
+        )
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -377,11 +648,20 @@ def main() -> None:
         "(serve, data POSTed; the storage kg serve uses, so only the server layers differ)",
     )
     parser.add_argument("--json", type=Path, help="write the raw figures to this file")
+    parser.add_argument("--mode", choices=("load", "library"), default="load")
+    parser.add_argument("--levels", default="1,8,32", help="load: concurrent clients per cell")
+    parser.add_argument(
+        "--stores", default="memory,disk", help="load: kg serve --store values to measure"
+    )
     args = parser.parse_args()
 
     dataset = args.out / "current" / "dumps" / "dataset.nq"
     if not dataset.is_file():
         sys.exit(f"{dataset} is missing: run 'kg build' first")
+    if args.mode == "load":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        run_load(args, dataset)
+        return
     queries = {q.name: without_header(q.text) for q in library() if q.path.suffix == ".rq"}
 
     # Ctrl-C and SIGTERM unwind the same way, so that the servers and temp folders go either way

@@ -1,11 +1,10 @@
-"""Headless Chromium for the page tests: Debian's `chromium` and `chromium-driver`, installed by the
-test setup when missing (the machine's user must be allowed to run apt-get, as in CI)."""
+"""Headless Chromium for the page tests: Debian's `chromium` and `chromium-driver`, installed by
+`.ci/system-packages` (run by `.ci/run`); the tests skip with a reason when they are absent."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,21 +27,15 @@ FLAGS = [
 ]
 
 
-def ensure_chromium() -> None:
-    """Install Chromium and ChromeDriver from Debian if they are not there yet."""
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise RuntimeError("Chromium is missing and there is no apt-get to install it with")
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [*sudo, apt, "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run([*sudo, apt, "update", "-q"], env=env, capture_output=True, check=False)
-        proc = subprocess.run(install, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"could not install {' '.join(PACKAGES)}: {proc.stderr[-2000:]}")
+def missing_chromium() -> str | None:
+    """Why the page tests cannot run here, or None when Chromium and ChromeDriver are there."""
+    absent = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if not absent:
+        return None
+    return (
+        f"{' and '.join(absent)} missing: install Debian's {' '.join(PACKAGES)} "
+        "(bash .ci/system-packages does)"
+    )
 
 
 def driver():

@@ -31,6 +31,7 @@ class KgServer:
         ]
         self.start_seconds = start_seconds
         self.url = ""
+        self.banner = ""  # the line the server printed when it started
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> KgServer:
@@ -54,6 +55,7 @@ class KgServer:
             found = re.search(r"at (http://[^ ]+/) ", line)
             if found:
                 self.url = found.group(1)
+                self.banner = line
                 return self
         self.__exit__(None, None, None)
         self.stderr.seek(0)
@@ -62,8 +64,14 @@ class KgServer:
     def children(self) -> set[int]:
         """The server's child processes (its query workers, and multiprocessing's helper)."""
         assert self.proc is not None
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return {int(p) for p in path.read_text().split()}
+        # each thread lists the children it started (workers are restarted from a thread)
+        found: set[int] = set()
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                found.update(int(p) for p in (task / "children").read_text().split())
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+        return found
 
     def __exit__(self, *exc: object) -> None:
         if self.proc and self.proc.poll() is None:

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from browser import driver, ensure_chromium, quit_driver
+from browser import driver, missing_chromium, quit_driver
 from conftest import Built, query_rows
 from kg.store.queries import library
 from servers import KgServer
@@ -22,7 +22,9 @@ def server(built: Built):
 
 @pytest.fixture(scope="module")
 def browser():
-    ensure_chromium()
+    reason = missing_chromium()
+    if reason:
+        pytest.skip(reason)
     b = driver()
     try:
         yield b

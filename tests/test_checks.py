@@ -88,8 +88,9 @@ def paper_results(built: Built) -> dict[str, CheckResult]:
 
 
 def test_every_check_is_tested():
-    assert sorted(c.name for c in CHECKS) == sorted(FIRES)
-    assert all(c.group == "errata" for c in CHECKS)
+    # the Hub's lineage checks (hub-*) are tested on Hub fixtures in tests/test_hf.py
+    assert sorted(c.name for c in CHECKS if not c.name.startswith("hub-")) == sorted(FIRES)
+    assert all(c.group == "errata" for c in CHECKS if not c.name.startswith("hub-"))
 
 
 @pytest.mark.parametrize("name", sorted(FIRES))
@@ -122,7 +123,7 @@ def test_errata_rows_are_the_checks_rows(built: Built, paper_results):
     key = lambda r: (r["rule"], r["model"], r["component"], r["license"])  # noqa: E731
     assert sorted(union, key=key) == sorted(from_checks, key=key)
     report = (Release.current(built.out).reports / "errata.md").read_text()
-    for c in CHECKS:  # titles come from the checks' headers
+    for c in (c for c in CHECKS if c.group == "errata"):  # titles from the checks' headers
         assert f"| {c.title} | `{c.name}` | {c.severity.value} |" in report
 
 

@@ -25,6 +25,7 @@ import pytest
 from conftest import OXIGRAPH, Built, free_port, run_kg, wait_for
 from kg.errors import KgError
 from kg.outputs.store_upload import chunks, endpoints, parse_header, upload_release
+from kg.release.integrity import file_digests
 from kg.release.release import Release
 
 BASE = "https://w3id.org/genai-openness/"
@@ -154,9 +155,14 @@ def second(first: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     store.flush()
+    graphs: dict[str, int] = {}
+    for q in store:
+        graphs[q.graph_name.value] = graphs.get(q.graph_name.value, 0) + 1
     del store
     manifest = Release(release).manifest
     manifest["build_id"] = release.name
+    manifest["graphs"] = graphs  # a release kg publish verifies: its manifest matches its files
+    manifest["files"] = file_digests(release)
     (release / "manifest.json").write_text(json.dumps(manifest))
     (out / "current").symlink_to(Path("releases") / release.name)
     return out
@@ -593,6 +599,31 @@ def test_a_live_lock_makes_the_push_give_way(built: Built, first: Path, server: 
     assert "is in progress on this store; try again later" in proc.stderr
     assert server.counts([LOCK]) == {LOCK: 1}  # only the other push's lock is left
     assert [q for q in server.dataset() if q.graph_name.value != LOCK] == []
+
+
+def test_a_killed_push_s_lock_names_lock_expiry_and_when_it_expires(
+    built: Built, first: Path, server: Server
+):
+    """Regression: a push killed mid-way left its lock for an hour and the next push said only
+    'try again later'. Now it says when the lock expires and which option takes it over."""
+    _update(
+        server,
+        f"INSERT {{ GRAPH <{LOCK}> {{ <{LOCK}#5678-killed> <{LOCK}#lockedAt> ?then }} }} "
+        'WHERE { BIND(NOW() - "PT10M"^^<http://www.w3.org/2001/XMLSchema#dayTimeDuration> '
+        "AS ?then) }",
+    )
+    proc = run_kg("publish", "--to", server.store, "--release-from", str(built.out))
+    assert proc.returncode == 2
+    text = " ".join(proc.stderr.split())
+    assert "another push (5678-killed, since " in text
+    assert "its lock expires at " in text and "(in 50 min" in text
+    assert "--lock-expiry 3600" in text and "shorter --lock-expiry SECONDS" in text
+    taken = run_kg(
+        "publish", "--to", server.store, "--release-from", str(built.out), "--lock-expiry", "300"
+    )
+    assert taken.returncode == 0, taken.stderr
+    assert "removed 1 expired lock(s)" in taken.stdout
+    assert without_record(server.dataset()) == local(first)
 
 
 def test_redirects_are_not_followed(built: Built):

@@ -299,9 +299,35 @@ def test_library_headers_are_complete(qf):
     assert list(qf.columns) == names
 
 
-def test_resolve_rejects_paths_by_name():
-    with pytest.raises(QueryError):
-        resolve("../pyproject")
+def test_resolve_rejects_paths_by_name(tmp_path: Path, monkeypatch):
+    """A library name never reaches a file outside the library, even one that exists."""
+    from kg.store import queries
+
+    library_dir = tmp_path / "queries"
+    library_dir.mkdir()
+    query = "# title: t\n# description: d\nSELECT * WHERE { ?s ?p ?o }\n"
+    (library_dir / "inside.rq").write_text(query)
+    (tmp_path / "outside.rq").write_text(query)
+    monkeypatch.setattr(queries, "queries_dir", lambda: library_dir)
+    assert resolve("inside").path == library_dir / "inside.rq"
+    for name in ("../outside", "inside/../../outside", "/etc/passwd", "..\\outside"):
+        with pytest.raises(QueryError, match="no query named"):
+            resolve(name)
+
+
+def test_a_plain_sparql_file_needs_no_header(built: Built, tmp_path: Path):
+    """`kg query FILE.rq` runs any SPARQL file; a header is optional (library files need one)."""
+    plain = tmp_path / "mine.rq"
+    plain.write_text(
+        "PREFIX gao: <https://w3id.org/genai-openness/ontology#>\n"
+        "SELECT (COUNT(?m) AS ?models) WHERE {\n"
+        "  GRAPH <https://w3id.org/genai-openness/graph/paper/table-2> { ?m a gao:AIModel }\n"
+        "}\n"
+    )
+    assert query_rows(built.out, str(plain)) == [{"models": "40"}]
+    broken = tmp_path / "broken.rq"
+    broken.write_text("# title: [unclosed\nSELECT * WHERE { ?s ?p ?o } LIMIT 1\n")
+    assert len(query_rows(built.out, str(broken))) == 1
 
 
 def test_query_catalogue_is_in_sync():
@@ -310,6 +336,22 @@ def test_query_catalogue_is_in_sync():
     from kg.outputs.docs import query_catalogue
 
     assert (ROOT / "docs" / "queries.md").read_text(encoding="utf-8") == query_catalogue()
+
+
+def test_query_catalogue_names_every_query_file():
+    """Every .rq and .ru file under queries/, in any folder, has its entry in docs/queries.md
+    (found by walking the folder, not by asking the generator what it covers)."""
+    from conftest import ROOT
+
+    catalogue = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")
+    files = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "queries").rglob("*")
+        if p.suffix in (".rq", ".ru")
+    )
+    assert files
+    missing = [f for f in files if f"File: `{f}`" not in catalogue]
+    assert not missing, missing
 
 
 def test_licenses_link_to_spdx_with_its_flags(built: Built):

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 
 import pyoxigraph as ox
 import pytest
@@ -34,7 +35,7 @@ EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, as HTTP header names are
     body: bytes
 
     def text(self) -> str:
@@ -51,9 +52,9 @@ def http(
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
-            return Reply(resp.status, dict(resp.headers.items()), resp.read())
+            return Reply(resp.status, resp.headers, resp.read())
     except urllib.error.HTTPError as exc:
-        return Reply(exc.code, dict(exc.headers.items()), exc.read())
+        return Reply(exc.code, exc.headers, exc.read())
 
 
 @pytest.fixture(scope="module")
@@ -550,8 +551,14 @@ def test_service_is_refused_and_never_reached(server: KgServer, listener, templa
     port, hits = listener
     query = template.format(url=f"http://127.0.0.1:{port}/sparql")
     reply = get_query(server, query, "application/sparql-results+json")
-    assert reply.status == 403, reply.body
-    assert "federated queries are not accepted" in reply.text()
+    # The text check is a courtesy (a clear 403); what keeps the listener unreached is that the
+    # query workers have no network (tests/test_serve_limits.py runs hundreds of spellings with
+    # the check off). A spelling the linear check cannot tell (`?o<'>'`: an IRI or a
+    # comparison?) runs, and its SERVICE fails in the engine; `1SERVICE` is a syntax error.
+    if reply.status == 403:
+        assert "federated queries are not accepted" in reply.text()
+    else:
+        assert reply.status == 400, reply.body
     time.sleep(0.3)
     assert hits == []
 

@@ -84,10 +84,14 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> lis
         store.add_quads(derived)
         quads += derived
         rel = rule.query.path.relative_to(resource_dir("queries")).as_posix()
-        described = [
+        described: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (ox.NamedNode(RDF + "type"), gao("StatementGraph")),
             (
                 ox.NamedNode(DCTERMS + "title"),
+                ox.Literal(f"Derived: {rule.query.title}", language="en"),
+            ),
+            (
+                ox.NamedNode(RDFS + "label"),
                 ox.Literal(f"Derived: {rule.query.title}", language="en"),
             ),
             (

@@ -142,12 +142,12 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
     ranges: dict[str, str] = {}
     for t in triples:
         if t.predicate.value == RDFS + "range" and isinstance(t.object, ox.NamedNode):
-            ranges[t.subject.value] = t.object.value
+            ranges[_name(t.subject)] = t.object.value
         if t.predicate.value == RDF + "type" and isinstance(t.object, ox.NamedNode):
             if t.object.value in _KINDS:
-                kinds.setdefault(t.subject.value, set()).add(_KINDS[t.object.value])
+                kinds.setdefault(_name(t.subject), set()).add(_KINDS[t.object.value])
             elif t.object.value in (OWL + "Class", RDFS + "Datatype"):
-                classes.add(t.subject.value)
+                classes.add(_name(t.subject))
     out: list[Violation] = []
     for iri, ks in sorted(kinds.items()):
         if len(ks) > 1:
@@ -161,14 +161,16 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
         key = (p, kind)
         if kind == "undeclared":
             if key not in seen:
-                out.append(Violation("undeclared property", p, f"used on {t.subject.value}"))
+                out.append(Violation("undeclared property", p, f"used on {_name(t.subject)}"))
             seen.add(key)
             continue
         obj = t.object
         if kind == "object" and isinstance(obj, ox.Literal):
             out.append(
                 Violation(
-                    "object property with a literal value", p, f"{t.subject.value} -> {obj.value!r}"
+                    "object property with a literal value",
+                    p,
+                    f"{_name(t.subject)} -> {obj.value!r}",
                 )
             )
         elif kind == "datatype":
@@ -179,7 +181,7 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
                     Violation(
                         "datatype outside the OWL 2 datatype map",
                         p,
-                        f"{obj.datatype.value} on {t.subject.value}",
+                        f"{obj.datatype.value} on {_name(t.subject)}",
                     )
                 )
             elif (
@@ -193,13 +195,18 @@ def check(triples: Iterable[ox.Triple]) -> list[Violation]:
                     Violation(
                         "value outside the property's datatype range",
                         p,
-                        f"{obj.datatype.value} (range {ranges[p]}) on {t.subject.value}",
+                        f"{obj.datatype.value} (range {ranges[p]}) on {_name(t.subject)}",
                     )
                 )
         elif p == RDF + "type" and isinstance(obj, ox.NamedNode) and obj.value not in classes:
             if (obj.value, "type") not in seen:
                 out.append(
-                    Violation("type is not a declared class", obj.value, f"on {t.subject.value}")
+                    Violation("type is not a declared class", obj.value, f"on {_name(t.subject)}")
                 )
             seen.add((obj.value, "type"))
     return out
+
+
+def _name(term: ox.NamedNode | ox.BlankNode | ox.Triple) -> str:
+    """The IRI or blank-node id of a subject (a quoted triple as its text)."""
+    return str(term) if isinstance(term, ox.Triple) else term.value

@@ -60,7 +60,7 @@ def asserted_triples(store: OxigraphStore, base: str) -> list[ox.Triple]:
     return [
         ox.Triple(q.subject, q.predicate, q.object)
         for q in store.quads()
-        if not q.graph_name.value.startswith(derived)
+        if not str(q.graph_name).startswith(f"<{derived}")
     ]
 
 

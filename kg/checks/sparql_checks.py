@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from kg.errors import QueryError
 from kg.fsutil import write_atomic
@@ -147,7 +148,7 @@ def summary_line(result: CheckResult) -> str:
     return f"{result.severity.upper():5} {result.check.name}: {verdict} ({result.check.title})"
 
 
-def checks_json(results: list[CheckResult], fail_on: FailOn) -> dict:
+def checks_json(results: list[CheckResult], fail_on: FailOn) -> dict[str, Any]:
     return {
         "fail_on": fail_on.value,
         "exit": exit_code(results, fail_on),

@@ -72,17 +72,24 @@ def load_shapes(folder: Path | None = None) -> rdflib.Graph:
 
 def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     """The union of the asserted graphs, plus an inventory of the graph names."""
-    keep = [q for q in quads if not q.graph_name.value.startswith(exclude_prefix)]
+    keep = [
+        q
+        for q in quads
+        if isinstance(q.graph_name, ox.NamedNode)
+        and not q.graph_name.value.startswith(exclude_prefix)
+    ]
     names = sorted({q.graph_name.value for q in keep if isinstance(q.graph_name, ox.NamedNode)})
     g = rdflib.Graph()
-    g.addN((_term(q.subject), _term(q.predicate), _term(q.object), g) for q in keep)
+    g.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), g) for q in keep)
     for name in names:
         g.add((rdflib.URIRef(name), RDF.type, SD.NamedGraph))
     return g
 
 
-def _term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+def to_rdflib(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdflib.term.Node:
     """pyoxigraph term -> rdflib term, without a serialise-and-parse round trip."""
+    if isinstance(t, ox.Triple):
+        raise TypeError(f"quoted triples are not validated with rdflib: {t}")
     if isinstance(t, ox.NamedNode):
         return rdflib.URIRef(t.value)
     if isinstance(t, ox.BlankNode):
@@ -113,7 +120,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
             ValidationResult(
                 severity=Severity(str(one(SH.resultSeverity)).removeprefix(str(SH))),
                 focus=str(focus),
-                path=_path_text(results_graph, node),
+                path=path_text(results_graph, node),
                 value=one(SH.value),
                 message=one(SH.resultMessage) or "",
                 shape=str(one(SH.sourceShape)),
@@ -125,21 +132,21 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph) -> ValidationReport
     return ValidationReport(bool(conforms), results, results_graph)
 
 
-def _path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
+def path_text(g: rdflib.Graph, node: rdflib.term.Node) -> str | None:
     path = g.value(node, SH.resultPath)
     if path is None:
         return None
     if isinstance(path, rdflib.URIRef):
-        return g.namespace_manager.normalizeUri(path)
+        return g.namespace_manager.normalizeUri(str(path))
     inverse = g.value(path, SH.inversePath)
     if inverse is not None:
-        return "^" + g.namespace_manager.normalizeUri(inverse)
+        return "^" + g.namespace_manager.normalizeUri(str(inverse))
     alternatives = g.value(path, SH.alternativePath)
     if alternatives is not None:
         members = rdflib.collection.Collection(g, alternatives)
-        return "|".join(g.namespace_manager.normalizeUri(m) for m in members)
+        return "|".join(g.namespace_manager.normalizeUri(str(m)) for m in members)
     items = list(rdflib.collection.Collection(g, path)) if g.value(path, RDF.first) else []
-    return "/".join(g.namespace_manager.normalizeUri(i) for i in items) or str(path)
+    return "/".join(g.namespace_manager.normalizeUri(str(i)) for i in items) or str(path)
 
 
 def _record(data: rdflib.Graph, focus: rdflib.term.Node | None) -> str | None:

@@ -17,7 +17,7 @@ from kg.cli.common import (
     workspace_root,
 )
 from kg.release.build import build as run_build
-from kg.release.build import default_output
+from kg.release.release import default_output
 from kg.vocab.namespaces import DEFAULT_BASE
 
 
@@ -34,13 +34,27 @@ def build(
     base: Annotated[
         str, typer.Option(envvar="KG_BASE", help="Base IRI for instance IRIs.")
     ] = DEFAULT_BASE,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="When another build is writing to the same output folder, wait for it "
+            "(default) or exit with code 2 at once.",
+        ),
+    ] = True,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Build the graph from the ontology and curated sources into the embedded store."""
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
         result = run_build(
-            out, sources, base, step=progress(err_console), workspace=workspace_root(workspace)
+            out,
+            sources,
+            base,
+            step=progress(err_console),
+            workspace=workspace_root(workspace),
+            wait=wait,
+            notice=lambda msg: err_console.print(msg, highlight=False, soft_wrap=True),
         )
     counts = result.counts
     console.print(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kg.cli.common import WorkspaceOption, user_errors, workspace_root
+from kg.cli.common import WorkspaceOption, err_console, user_errors, workspace_root
 from kg.paths import resource_dir
+from kg.sources.hf import HubRecord
 from kg.sources.loader import load_sources
 from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
 from kg.sources.workspace import Provenance, Workspace
@@ -61,3 +64,132 @@ def tracker(
     for file, title in sorted(result.unmatched.items()):
         typer.echo(f"  not matched to a model of the paper: {file} (title '{title}')")
     typer.echo("Run kg build to load it; kg query source-disagreements compares the sources.")
+
+
+@imports.command("hf")
+def hf(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="JSON Lines file of /api/models records. Without it, the listing is fetched "
+            "from $HF_ENDPOINT (default https://huggingface.co), cached and resumable."
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    cache: Annotated[
+        Path,
+        typer.Option(help="Where a live fetch keeps its pages and checkpoint."),
+    ] = Path(".kg-cache/hf"),
+    limit: Annotated[
+        int | None, typer.Option(help="Fetch at most about this many records (whole pages).")
+    ] = None,
+    page_size: Annotated[int, typer.Option(help="Records per page of a live fetch.")] = 1000,
+    refresh: Annotated[
+        bool, typer.Option(help="Start a live fetch over instead of resuming it.")
+    ] = False,
+    retries: Annotated[int, typer.Option(help="Retries of a failed page request.")] = 5,
+) -> None:
+    """Import Hugging Face Hub model metadata into the workspace's imports/hf.jsonl (read by the
+    next kg build); malformed records and unresolved licenses are listed."""
+    from kg.sources.hf import DEFAULT_ENDPOINT, ReadReport, endpoint, read_records, write_import
+
+    with user_errors():
+        ws = Workspace(workspace_root(workspace))
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        if file is None:
+            base = endpoint()
+            path = _fetch(cache, limit, page_size, refresh, retries)
+            upstream, folder = f"{base}/api/models", ""
+        else:
+            base, path, upstream, folder = DEFAULT_ENDPOINT, file, "", str(file)
+        report = ReadReport()
+        keys: Counter[str] = Counter()
+
+        def counted(records: Iterator[HubRecord]) -> Iterator[HubRecord]:
+            for r in records:
+                keys.update(r.license_keys())
+                yield r
+
+        target, info = write_import(
+            counted(read_records(path, report)),
+            ws,
+            lambda n: Provenance(
+                source="hf",
+                title="Hugging Face Hub model listing",
+                upstream=upstream,
+                retrieved=today,
+                folder=folder,
+                records=n,
+                extra={"endpoint": base},
+            ),
+        )
+        unresolved = unresolved_keys(keys)
+    typer.echo(
+        f"Imported {info.records} repositories of {report.read} records into {target}"
+        + (f"; {report.problem_count} malformed record(s) skipped:" if report.problem_count else "")
+    )
+    for p in report.problems[:50]:
+        typer.echo(f"  {path.name}, {p}")
+    if report.problem_count > 50:
+        typer.echo(f"  … and {report.problem_count - 50} more")
+    if unresolved:
+        total = sum(unresolved.values())
+        typer.echo(
+            f"{len(unresolved)} license string(s), declared by {total} repositories, resolve to "
+            "no license record (add them to curation/license-aliases.csv):"
+        )
+        for key, n in unresolved.most_common(30):
+            typer.echo(f"  {key!r}: {n}")
+    typer.echo("Run kg build to load it; kg query license-conflicts lists conflicts.")
+
+
+def _fetch(cache: Path, limit: int | None, page_size: int, refresh: bool, retries: int) -> Path:
+    import sys
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from kg.sources.hf import fetch_pages
+
+    if not sys.stderr.isatty():
+        return fetch_pages(
+            cache, page_size=page_size, limit=limit, refresh=refresh, retries=retries
+        )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("fetching /api/models: {task.completed} records"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("fetch", total=limit)
+        return fetch_pages(
+            cache,
+            page_size=page_size,
+            limit=limit,
+            refresh=refresh,
+            retries=retries,
+            on_page=lambda n: bar.update(task, completed=n),
+        )
+
+
+def unresolved_keys(keys: Counter[str]) -> Counter[str]:
+    """The license keys the knowledge base does not resolve, by the build's own rule
+    (queries/derive/60-hub-license.rq) run on the curated sources and one stand-in per key."""
+    import pyoxigraph as ox
+
+    from kg.checks.derive import rules
+    from kg.release.build import assemble
+    from kg.store import OxigraphStore
+    from kg.vocab.namespaces import gao
+
+    if not keys:
+        return Counter()
+    store = OxigraphStore.in_memory()
+    store.add_quads(assemble())  # the curated sources: the license knowledge base
+    stand_in = {ox.NamedNode(f"urn:kg:license-key:{i}"): k for i, k in enumerate(sorted(keys))}
+    store.add_quads(
+        ox.Quad(s, gao("licenseKey"), ox.Literal(k), ox.DefaultGraph()) for s, k in stand_in.items()
+    )
+    rule = next(r for r in rules() if r.slug == "hub-license")
+    resolved = {stand_in[t.subject] for t in store.run(rule.query) if t.subject in stand_in}
+    return Counter({k: n for k, n in keys.items() if k not in resolved})

@@ -97,6 +97,14 @@ def publish(
         typer.Option(help="Public URL the folder will be served at (default: the base IRI)."),
     ] = None,
     sparql: Annotated[str | None, typer.Option(help="Public SPARQL endpoint, if any.")] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(
+            help="How to reach the publishers (a URL or mailto: address) for the DCAT "
+            "contact point (default: the site's URL).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -111,7 +119,7 @@ def publish(
     """Write a static release (dumps in six syntaxes, VoID/DCAT, pages, reports) with
     --site-dir DIR, or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
-        release = release_folder(out)
+        release = release_folder(out).verify()  # never publish a corrupt or truncated release
         if to is None:
             pushing = {
                 "--update-url": update_url,
@@ -124,13 +132,13 @@ def publish(
                 raise KgError(f"{', '.join(given) or '--method'} only applies with --to URL")
             date = issued or dt.date.today().isoformat()
             dt.date.fromisoformat(date)
-            written = run_publish(release, target or Path("site"), date, site, sparql)
+            written = run_publish(release, target or Path("site"), date, site, sparql, contact)
             typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
             return
-        if target is not None or issued or site or sparql:
+        if target is not None or issued or site or sparql or contact:
             raise KgError(
-                "--to pushes to a store; --site-dir, --issued, --site and --sparql are for the "
-                "static folder: run kg publish twice for both"
+                "--to pushes to a store; --site-dir, --issued, --site, --sparql and --contact "
+                "are for the static folder: run kg publish twice for both"
             )
         if method not in METHODS:
             raise KgError(f"unknown --method '{method}' (use {' or '.join(METHODS)})")

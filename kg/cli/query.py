@@ -14,6 +14,7 @@ from rich.table import Table
 from kg.cli.common import OutOption, user_errors
 from kg.errors import QueryError
 from kg.release.release import Release
+from kg.serve.protocol import serialize_select
 from kg.store.queries import library, resolve
 
 
@@ -74,19 +75,26 @@ def _list(console: Console) -> None:
     console.print(table)
 
 
-def _print(result, fmt: Format, console: Console, prefixes: dict[str, str]) -> None:
+def _print(
+    result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
+    fmt: Format,
+    console: Console,
+    prefixes: dict[str, str],
+) -> None:
     out = sys.stdout.buffer
     if isinstance(result, ox.QueryBoolean):
         print("true" if bool(result) else "false")
         return
     if isinstance(result, ox.QueryTriples):
-        out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+        out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"")
         return
-    if fmt is Format.csv:
-        out.write(result.serialize(format=ox.QueryResultsFormat.CSV))
+    if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server
+        names = [v.value for v in result.variables]
+        rows = ([sol[n] for n in names] for sol in result)
+        out.write(serialize_select(names, rows, "csv").body)
         return
     if fmt is Format.json:
-        out.write(result.serialize(format=ox.QueryResultsFormat.JSON))
+        out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
         out.write(b"\n")
         return
     names = [v.value for v in result.variables]
@@ -99,12 +107,14 @@ def _print(result, fmt: Format, console: Console, prefixes: dict[str, str]) -> N
     console.print(f"[dim]{count} row(s)[/]")
 
 
-def _show(term, prefixes: dict[str, str]) -> str:
+def _show(
+    term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, prefixes: dict[str, str]
+) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
         for p, ns in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
             if term.value.startswith(ns):
                 return f"{p}:{term.value[len(ns) :]}"
-        return term.value
-    return term.value
+        return str(term) if isinstance(term, ox.Triple) else term.value
+    return str(term) if isinstance(term, ox.Triple) else term.value

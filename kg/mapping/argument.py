@@ -12,6 +12,9 @@ from kg.mapping.rdf import A, GraphWriter, boolean, integer, typed
 from kg.sources.argument import CuratedStatements
 from kg.vocab.namespaces import DCTERMS, PAPER_IRI, PROV, RDFS, SKOS, Base, gao
 
+# One curated link or alignment: subject, predicate, object, justification, author, date,
+# comment, curated record, kind of mapping, label.
+MappingRow = tuple[NamedNode, NamedNode, NamedNode, str, str, str | None, str, str, str, str]
 CITO = "http://purl.org/spar/cito/"
 SSSOM = "https://w3id.org/sssom/"
 STANCE = {"supports": CITO + "obtainsSupportFrom", "contests": CITO + "disagreesWith"}
@@ -101,28 +104,30 @@ class StatementsMapper:
             gr.add(n, gao("number"), integer(r.number))
             sections.add(r.section)
             section_of[r.id] = r.section
-        for r in st.regulations:
-            n = self.iri(st, r.id)
-            gr = g(r.section)
-            self._common(gr, n, r.id, r.title, None, r.section, r.record)
+        for reg in st.regulations:
+            n = self.iri(st, reg.id)
+            gr = g(reg.section)
+            self._common(gr, n, reg.id, reg.title, None, reg.section, reg.record)
             gr.add(n, A, gao("PolicyInstrument"))
-            gr.add(n, gao("shortTitle"), Literal(r.short_title))
-            gr.add(n, gao("instrumentType"), gao(INSTRUMENT.get(r.instrument, r.instrument)))
-            gr.add(n, gao("jurisdiction"), Literal(r.jurisdiction))
-            if r.issuing_body:
-                gr.add(n, gao("issuingBody"), Literal(r.issuing_body))
-            if r.date:
+            gr.add(n, gao("shortTitle"), Literal(reg.short_title))
+            gr.add(n, gao("instrumentType"), gao(INSTRUMENT.get(reg.instrument, reg.instrument)))
+            gr.add(n, gao("jurisdiction"), Literal(reg.jurisdiction))
+            if reg.issuing_body:
+                gr.add(n, gao("issuingBody"), Literal(reg.issuing_body))
+            if reg.date:
                 gr.add(
                     n,
                     gao("instrumentDate"),
-                    typed(r.date, "gYearMonth" if "-" in r.date else "gYear"),
+                    typed(reg.date, "gYearMonth" if "-" in reg.date else "gYear"),
                 )
-            if r.status:
-                gr.add(n, gao("statusDescription"), Literal(r.status, language="en"))
-            if r.open_source_position:
-                gr.add(n, gao("openSourcePosition"), Literal(r.open_source_position, language="en"))
-            sections.add(r.section)
-            section_of[r.id] = r.section
+            if reg.status:
+                gr.add(n, gao("statusDescription"), Literal(reg.status, language="en"))
+            if reg.open_source_position:
+                gr.add(
+                    n, gao("openSourcePosition"), Literal(reg.open_source_position, language="en")
+                )
+            sections.add(reg.section)
+            section_of[reg.id] = reg.section
         refs = GraphWriter(self.b.graph("paper", "references"))
         curation = GraphWriter(self.b.graph("curation", "identifiers"))
         for w in st.works:
@@ -134,24 +139,24 @@ class StatementsMapper:
             else:
                 refs.add(n, gao("publicationYear"), integer(w.year))
             label = f"{w.authors}, {w.year if w.year is not None else 'n.d.'}"
-            refs.add(n, LABEL, Literal(label))
+            refs.add(n, LABEL, Literal(label, language="en"))
             if w.title:
                 refs.add(n, DCTERMS + "title", Literal(w.title))
             if w.identifier:  # not in the paper's text: a curators' addition, kept apart
                 curation.add(n, DCTERMS + "identifier", Literal(w.identifier))
             refs.add(n, DCTERMS + "source", NamedNode(PAPER_IRI))
             refs.add(n, gao("curatedRecord"), Literal(w.record))
-        for c in st.citations:
-            citing = self.iri(st, c.citing)
-            gr = g(section_of[c.citing])
-            node = self.b.iri("citation", SOURCE_KEY, c.citing, c.cited)
-            stance = NamedNode(STANCE[c.stance])
+        for cit in st.citations:
+            citing = self.iri(st, cit.citing)
+            gr = g(section_of[cit.citing])
+            node = self.b.iri("citation", SOURCE_KEY, cit.citing, cit.cited)
+            stance = NamedNode(STANCE[cit.stance])
             gr.add(node, A, NamedNode(CITO + "Citation"))
             gr.add(node, CITO + "hasCitingEntity", citing)
-            gr.add(node, CITO + "hasCitedEntity", self.work(c.cited))
+            gr.add(node, CITO + "hasCitedEntity", self.work(cit.cited))
             gr.add(node, gao("citationStance"), stance)
-            gr.add(node, gao("curatedRecord"), Literal(c.record))
-            gr.add(citing, stance, self.work(c.cited))
+            gr.add(node, gao("curatedRecord"), Literal(cit.record))
+            gr.add(citing, stance, self.work(cit.cited))
         quads = [q for gr in (*graphs.values(), refs, curation) for q in gr.quads]
         quads += self._records(
             st,
@@ -206,7 +211,7 @@ class StatementsMapper:
         section: str,
         record: str,
     ) -> None:
-        gr.add(n, LABEL, Literal(title))
+        gr.add(n, LABEL, Literal(title, language="en"))
         gr.add(n, DCTERMS + "identifier", Literal(ident))
         if summary:
             gr.add(n, DCTERMS + "description", Literal(summary, language="en"))
@@ -214,7 +219,9 @@ class StatementsMapper:
         gr.add(n, DCTERMS + "source", self.part(section))
         gr.add(n, gao("curatedRecord"), Literal(record))
 
-    def _records(self, st: CuratedStatements, graph: NamedNode, rows: list[tuple]) -> list[Quad]:
+    def _records(
+        self, st: CuratedStatements, graph: NamedNode, rows: list[MappingRow]
+    ) -> list[Quad]:
         gr = GraphWriter(graph)
         for (
             subject,

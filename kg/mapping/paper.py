@@ -174,7 +174,7 @@ class Mapper:
         for org in src.organisations:
             s = self.organisation(org.id)
             g.add(s, A, gao("Organisation"))
-            g.add(s, LABEL, Literal(org.name))
+            g.add(s, LABEL, Literal(org.name, language="en"))
             if org.kind:
                 g.add(s, gao("organisationKind"), gao(org.kind))
             g.add(s, gao("kindBasis"), Literal(org.kind_basis))
@@ -182,7 +182,7 @@ class Mapper:
         for lic in src.licenses:
             s = self.license(lic.id)
             g.add(s, A, gao("AccessStatement" if lic.kind == "access-statement" else "License"))
-            g.add(s, LABEL, Literal(lic.label))
+            g.add(s, LABEL, Literal(lic.label, language="en"))
             if lic.notation:
                 g.add(s, gao("licenseNotation"), Literal(lic.notation))
             if lic.url:
@@ -204,7 +204,7 @@ class Mapper:
             target = NamedNode(f"http://spdx.org/licenses/{lic.spdx}")
             g.add(self.license(lic.id), SKOS_EXACT, target)
             g.add(target, A, NamedNode(DCTERMS + "LicenseDocument"))
-            g.add(target, LABEL, Literal(entry.name))
+            g.add(target, LABEL, Literal(entry.name, language="en"))
             g.add(target, DCTERMS + "identifier", Literal(entry.id))
             g.add(target, gao("osiApproved"), boolean(entry.osi_approved))
             g.add(target, gao("fsfLibre"), boolean(entry.fsf_libre))
@@ -271,7 +271,7 @@ class Mapper:
         for m in src.models:
             s = self.model(m.id)
             g.add(s, A, gao("AIModel"))
-            g.add(s, LABEL, Literal(m.name))
+            g.add(s, LABEL, Literal(m.name, language="en"))
             g.add(s, SOURCE, table)
             g.add(s, gao("sourceRow"), integer(m.row))
             g.add(s, gao("curatedRecord"), Literal(m.record))

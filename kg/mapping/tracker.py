@@ -56,7 +56,8 @@ def tracker_quads(cells: list[TrackerCell], base: Base) -> list[Quad]:
         RDFS + "label",
         Literal(
             f"The paper's online tracker ({len(files)} model "
-            "files, imported with kg import tracker)"
+            "files, imported with kg import tracker)",
+            language="en",
         ),
     )
     return [*g.quads, *(Quad(q.subject, q.predicate, q.object, q.graph_name) for q in meta.quads)]

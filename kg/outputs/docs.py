@@ -9,12 +9,29 @@ from kg.fsutil import write_atomic
 from kg.paths import resource_dir
 from kg.store.queries import QueryFile, library
 
+# Headings of the library's folders, in catalogue order; any other folder follows under its name.
 QUERY_FOLDERS = (
     ("", "Analyst questions"),
     ("checks", "Checks (kg check: zero rows = pass; the errata group makes kg query errata)"),
     ("derive", "Derivation rules (run in order by kg build, each into its own named graph)"),
     ("internal", "Look-ups used by the build, and the queries and updates of kg publish --to"),
+    ("checks", "Checks (kg check): one per file, zero rows = pass"),
+    ("definitions", "Definitions of openness, one rule file per definition"),
+    ("pages", "Look-ups of the HTML pages"),
+    ("link", "Queries kg link sends to external endpoints"),
 )
+
+
+def _folders() -> list[tuple[str, str]]:
+    """Every folder of queries/ that holds queries: the known ones first, then the rest."""
+    root = resource_dir("queries")
+    found = sorted(
+        p.parent.relative_to(root).as_posix() for p in [*root.rglob("*.rq"), *root.rglob("*.ru")]
+    )
+    known = dict(QUERY_FOLDERS)
+    ordered = [(f, h) for f, h in QUERY_FOLDERS if (f or ".") in found]
+    ordered += [(f, f"`queries/{f}/`") for f in dict.fromkeys(found) if f != "." and f not in known]
+    return ordered
 
 
 def query_catalogue() -> str:
@@ -28,9 +45,7 @@ def query_catalogue() -> str:
         "the query text.",
         "",
     ]
-    for folder, heading in QUERY_FOLDERS:
-        if folder and not (resource_dir("queries") / folder).is_dir():
-            continue
+    for folder, heading in _folders():
         queries = library(folder)
         if not queries:
             continue

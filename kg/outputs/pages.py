@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from pathlib import Path
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -20,6 +20,13 @@ from kg.paths import resource_dir
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
 from kg.vocab.namespaces import GAO, RDF, RDFS, Base
+
+
+class BadgeSection(Protocol):
+    """What a model's page shows of its badge (kg.outputs.badges.Badges)."""
+
+    def html_section(self, model: str, here: str) -> list[str]: ...
+
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -36,26 +43,51 @@ text-align:left;vertical-align:top}code{font-size:.9em}.graph{color:#777;font-si
 td.level{font-weight:bold;text-align:center}nav a{margin-right:1rem}"""
 
 
-def page_path(iri: str, base: str) -> str | None:
-    """The page's path relative to the site root, or None for IRIs outside the base."""
+def local_path(iri: str, base: str) -> str | None:
+    """The IRI's path below the base (`model/llama-2`), or None for IRIs outside the base, the
+    base itself and hash or query IRIs."""
     if not iri.startswith(base) or iri == base:
         return None
     local = iri[len(base) :]
-    if "#" in local or "?" in local:
+    if "#" in local or "?" in local or local.endswith("/"):
         return None
-    return local + ".html"
+    return local
+
+
+def page_path(iri: str, base: str) -> str | None:
+    """The page's path relative to the server's root (`model/llama-2.html`), or None for IRIs
+    outside the base."""
+    local = local_path(iri, base)
+    return None if local is None else local + ".html"
+
+
+def folder_page_path(iri: str, base: str) -> str | None:
+    """The page's path in the static release (`model/llama-2/index.html`): a folder per
+    resource, so that any static host serves the page at the resource's own path."""
+    local = local_path(iri, base)
+    return None if local is None else local + "/index.html"
 
 
 class Site:
     """Renders the pages. `nav` adds links (path from the site root, text) to every page's
-    navigation bar, e.g. the query page when the site is served by `kg serve`."""
+    navigation bar, e.g. the query page when the site is served by `kg serve`. `folders`: the
+    static release's layout (`model/llama-2/index.html` beside `index.ttl`, …) instead of the
+    server's (`model/llama-2.html` beside `llama-2.ttl`)."""
 
     def __init__(
-        self, store: OxigraphStore, base: Base, nav: list[tuple[str, str]] | None = None
+        self,
+        store: OxigraphStore,
+        base: Base,
+        nav: list[tuple[str, str]] | None = None,
+        *,
+        folders: bool = False,
+        badges: BadgeSection | None = None,
     ) -> None:
         self.store = store
         self.base = base.base
         self.nav = nav or []
+        self.folders = folders
+        self.badges = badges
         self.labels: dict[str, str] = {}
         self.out: dict[str, list[ox.Quad]] = defaultdict(list)
         self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -82,6 +114,16 @@ class Site:
     def subjects(self) -> list[str]:
         return sorted(s for s in self.out if page_path(s, self.base))
 
+    def path(self, iri: str) -> str | None:
+        """The page of `iri` relative to the site root, in this site's layout."""
+        return (folder_page_path if self.folders else page_path)(iri, self.base)
+
+    def variant(self, iri: str, ext: str) -> str:
+        """The file of one RDF variant, relative to the page of `iri`."""
+        if self.folders:
+            return f"index.{ext}"
+        return f"{(local_path(iri, self.base) or '').rsplit('/', 1)[-1]}.{ext}"
+
     def short(self, iri: str) -> str:
         for p, ns in sorted(self.prefixes.items(), key=lambda kv: -len(kv[1])):
             if iri.startswith(ns) and p != "kg":
@@ -90,9 +132,13 @@ class Site:
 
     def link(self, iri: str, here: str, label: str | None = None) -> str:
         text = html.escape(label or self.labels.get(iri) or self.short(iri))
-        target = page_path(iri, self.base) if iri in self.out else None
+        target = self.path(iri) if iri in self.out else None
         if target is None:  # outside the base, or nothing is said about it: link the IRI
+            if not iri.lower().startswith(("http://", "https://")):  # never javascript: etc.
+                return f"<code>{text}</code>"
             return f'<a href="{html.escape(iri)}">{text}</a>'
+        if self.folders:  # the folder, which static hosts serve as its index.html
+            target = target.removesuffix("index.html")
         depth = here.count("/")
         return f'<a href="{"../" * depth}{html.escape(target)}">{text}</a>'
 
@@ -104,11 +150,10 @@ class Site:
         return "<em>(structure)</em>"
 
     def render(self, iri: str) -> str:
-        here = page_path(iri, self.base) or ""
+        here = self.path(iri) or ""
         quads = self.out[iri]
         label = self.labels.get(iri) or self.short(iri)
         types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
-        name = html.escape(here.rsplit("/", 1)[-1].removesuffix(".html"))
         up = "../" * here.count("/")
         parts = [
             "<!DOCTYPE html>",
@@ -116,7 +161,7 @@ class Site:
             f"<title>{html.escape(label)}</title>",
             f"<style>{STYLE}</style>",
             *(
-                f'<link rel="alternate" type="{media}" href="{name}.{ext}">'
+                f'<link rel="alternate" type="{media}" href="{self.variant(iri, ext)}">'
                 for ext, (_f, media, _n) in VARIANTS.items()
             ),
             "</head><body>",
@@ -127,7 +172,7 @@ class Site:
             f"<p><code>{html.escape(iri)}</code> · "
             + " ".join(self.link(t, here) for t in types)
             + "".join(
-                f' · <a href="{name}.{ext}" type="{media}">{title}</a>'
+                f' · <a href="{self.variant(iri, ext)}" type="{media}">{title}</a>'
                 for ext, (_f, media, title) in VARIANTS.items()
             )
             + "</p>",
@@ -200,6 +245,8 @@ class Site:
                 f"<td>{self.link(r['source'].value, here)}</td></tr>"
             )
         out.append("</table>")
+        if self.badges is not None:
+            out += self.badges.html_section(iri, here)
         classes = self.store.select(self.classes_q, model).rows
         stages = self.store.select(self.stages_q, model).rows
         if classes or stages:
@@ -283,20 +330,6 @@ class Site:
         extension `ext`."""
         data = self.triples(iri) if triples is None else triples
         return ox.serialize(data, format=VARIANTS[ext][0], prefixes=self.base_prefixes()) or b""
-
-    def write(self, folder: Path) -> int:
-        count = 0
-        for iri in self.subjects():
-            path = folder / page_path(iri, self.base)  # type: ignore[operator]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.render(iri), encoding="utf-8")
-            stem = str(path.with_suffix(""))
-            for ext in VARIANTS:
-                Path(f"{stem}.{ext}").write_bytes(self.serialize(iri, ext))
-            count += 1
-        links = [("void.ttl", "VoID/DCAT description"), ("dumps/", "dumps")]
-        (folder / "index.html").write_text(self.index(links), encoding="utf-8")
-        return count
 
     def index(self, links: list[tuple[str, str]]) -> str:
         """The home page: `links` (path, text) first, then the resources by kind."""

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg import __version__
 from kg.errors import KgError
+from kg.outputs import hosting
+from kg.outputs.badges import Badges
+from kg.outputs.linked import (
+    CONTEXT,
+    DCAT,
+    FOAF,
+    LICENSE,
+    VOID,
+    context,
+    release_date,
+    static_path,
+    write_resources,
+)
 from kg.outputs.pages import Site
 from kg.release.release import Release
-from kg.vocab.namespaces import DCTERMS, PREFIXES, RDF, RDFS, XSD, Base
+from kg.vocab.namespaces import DCTERMS, GAO, ONTOLOGY_IRI, PREFIXES, RDF, RDFS, XSD, Base
 
-VOID = "http://rdfs.org/ns/void#"
-DCAT = "http://www.w3.org/ns/dcat#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 # file name -> (format, media type, whole dataset with graphs?)
 DUMPS = {
     "dataset.trig": (ox.RdfFormat.TRIG, "application/trig", True),
@@ -59,24 +71,68 @@ def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) ->
         (folder / name).write_bytes(body)
 
 
+# External datasets the graph links to: IRI prefix -> (slug, title, the dataset's home page).
+LINK_TARGETS: dict[str, tuple[str, str, str]] = {
+    "http://www.wikidata.org/entity/": ("wikidata", "Wikidata", "https://www.wikidata.org/"),
+    "http://spdx.org/licenses/": ("spdx", "SPDX License List", "https://spdx.org/licenses/"),
+    "https://w3id.org/dpv": ("dpv", "Data Privacy Vocabulary (DPV)", "https://w3id.org/dpv"),
+    "https://w3id.org/airo": ("airo", "AI Risk Ontology (AIRO)", "https://w3id.org/airo"),
+    "https://w3id.org/vair": ("vair", "Vocabulary of AI Risks (VAIR)", "https://w3id.org/vair"),
+    "http://data.europa.eu/eli/": (
+        "eli",
+        "European Legislation Identifier",
+        "http://data.europa.eu/eli/",
+    ),
+    "https://www.federalregister.gov/": (
+        "federal-register",
+        "Federal Register",
+        "https://www.federalregister.gov/",
+    ),
+    "https://arxiv.org/abs/": ("arxiv", "arXiv", "https://arxiv.org/"),
+}
+PUBLISHER = "GenAI Openness Knowledge Graph contributors"
+VCARD = "http://www.w3.org/2006/vcard/ns#"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+
+
+def _local(iri: str) -> str:
+    """A slug for a class or property IRI: `gao-AIModel`, `rdfs-label`."""
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns):
+            return f"{prefix}-{iri[len(ns) :]}"
+    return "".join(c if c.isalnum() else "-" for c in iri.split("://", 1)[-1]).strip("-")
+
+
 def describe(
     base: Base,
     manifest: dict,
-    quads: list[ox.Quad],
+    quads: Iterable[ox.Quad],
     issued: str,
     site: str,
     sparql: str | None,
+    *,
+    modified: str | None = None,
+    contact: str | None = None,
 ) -> list[ox.Triple]:
-    """The VoID and DCAT 3 description of the release."""
+    """The VoID and DCAT 3 description of the release: the dataset (publisher, contact point,
+    landing page, license, version, issued and modified dates), its dumps, the SPARQL endpoint as
+    a dcat:DataService, one subset per named graph, class and property partitions, and a
+    linkset per external dataset and link predicate. `modified` is the build's date (never the
+    request's); `site` the URL the release is served at; `contact` a URL or mailto: address."""
     ds = ox.NamedNode(base.base + "dataset")
+    site = site if site.endswith("/") else site + "/"
     out: list[ox.Triple] = []
 
     def add(s: ox.NamedNode, p: str, o: ox.NamedNode | ox.Literal) -> None:
         out.append(ox.Triple(s, ox.NamedNode(p), o))
 
+    def node(*parts: str) -> ox.NamedNode:
+        return ox.NamedNode(base.base + "dataset/" + "/".join(parts))
+
     typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
     add(ds, RDF + "type", ox.NamedNode(VOID + "Dataset"))
     add(ds, RDF + "type", ox.NamedNode(DCAT + "Dataset"))
+    add(ds, RDFS + "label", ox.Literal("GenAI openness knowledge graph", language="en"))
     add(ds, DCTERMS + "title", ox.Literal("GenAI openness knowledge graph", language="en"))
     add(
         ds,
@@ -91,14 +147,29 @@ def describe(
     add(ds, DCTERMS + "license", ox.NamedNode(LICENSE))
     add(ds, DCTERMS + "source", ox.NamedNode("https://arxiv.org/abs/2404.17047"))
     add(ds, DCTERMS + "issued", typed(issued, "date"))
-    add(
-        ds,
-        ox.NamedNode(DCAT + "version").value,
-        ox.Literal(f"{__version__}+{manifest['build_id']}"),
-    )
+    if modified:
+        add(ds, DCTERMS + "modified", typed(modified, "date"))
+    add(ds, DCAT + "version", ox.Literal(f"{__version__}+{manifest['build_id']}"))
+    add(ds, DCAT + "landingPage", ox.NamedNode(site))
+    add(ds, FOAF + "homepage", ox.NamedNode(site))
+    publisher = node("publisher")
+    add(ds, DCTERMS + "publisher", publisher)
+    add(publisher, RDF + "type", ox.NamedNode(FOAF + "Organization"))
+    add(publisher, FOAF + "name", ox.Literal(PUBLISHER))
+    add(publisher, RDFS + "label", ox.Literal(PUBLISHER, language="en"))
+    add(publisher, FOAF + "homepage", ox.NamedNode(site))
+    contact_node = node("contact")
+    add(ds, DCAT + "contactPoint", contact_node)
+    add(contact_node, RDF + "type", ox.NamedNode(VCARD + "Organization"))
+    add(contact_node, VCARD + "fn", ox.Literal(PUBLISHER))
+    add(contact_node, RDFS + "label", ox.Literal(f"Contact: {PUBLISHER}", language="en"))
+    if contact and contact.startswith("mailto:"):
+        add(contact_node, VCARD + "hasEmail", ox.NamedNode(contact))
+    else:
+        add(contact_node, VCARD + "hasURL", ox.NamedNode(contact or site))
     add(ds, VOID + "uriSpace", ox.Literal(base.base))
-    add(ds, VOID + "triples", typed(len(_triples(quads)), "integer"))
-    add(ds, VOID + "vocabulary", ox.NamedNode("https://w3id.org/genai-openness/ontology#"))
+    add(ds, VOID + "vocabulary", ox.NamedNode(GAO))
+    add(ds, VOID + "rootResource", ox.NamedNode(ONTOLOGY_IRI))
     for example in (
         "model/llama-2",
         "license/apache-2-0",
@@ -107,13 +178,28 @@ def describe(
         add(ds, VOID + "exampleResource", ox.NamedNode(base.base + example))
     if sparql:
         add(ds, VOID + "sparqlEndpoint", ox.NamedNode(sparql))
+        service = node("sparql-service")
+        add(service, RDF + "type", ox.NamedNode(DCAT + "DataService"))
+        add(service, DCTERMS + "title", ox.Literal("SPARQL endpoint", language="en"))
+        add(service, RDFS + "label", ox.Literal("SPARQL endpoint", language="en"))
+        add(service, DCAT + "endpointURL", ox.NamedNode(sparql))
+        add(service, DCTERMS + "conformsTo", ox.NamedNode(SPARQL_PROTOCOL))
+        add(service, DCAT + "servesDataset", ds)
+        add(service, DCTERMS + "license", ox.NamedNode(LICENSE))
+        dist = node("distribution", "sparql")
+        add(ds, DCAT + "distribution", dist)
+        add(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution"))
+        add(dist, DCAT + "accessURL", ox.NamedNode(sparql))
+        add(dist, DCAT + "accessService", service)
+        add(dist, DCTERMS + "license", ox.NamedNode(LICENSE))
     for name, (_fmt, media, _g) in DUMPS.items():
-        dist = ox.NamedNode(f"{base.base}dataset/distribution/{name}")
-        url = ox.NamedNode(f"{site.rstrip('/')}/dumps/{name}")
+        dist = node("distribution", name)
+        url = ox.NamedNode(f"{site}dumps/{name}")
         add(ds, DCAT + "distribution", dist)
         add(ds, VOID + "dataDump", url)
         add(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution"))
         add(dist, DCAT + "downloadURL", url)
+        add(dist, DCAT + "accessURL", url)
         add(
             dist,
             DCAT + "mediaType",
@@ -127,16 +213,85 @@ def describe(
                 DCAT + "compressFormat",
                 ox.NamedNode("https://www.iana.org/assignments/media-types/application/gzip"),
             )
-    graphs: dict[str, int] = {}
+    # One pass over the quads: graphs, classes, properties, links to other datasets.
+    graphs: Counter[str] = Counter()
+    properties: Counter[str] = Counter()
+    members: dict[str, set[str]] = defaultdict(set)
+    links: Counter[tuple[str, str]] = Counter()
+    seen: set[tuple[str, str, str]] = set()
+    ontology_graph = base.graph("ontology").value
     for q in quads:
-        graphs[q.graph_name.value] = graphs.get(q.graph_name.value, 0) + 1
+        graphs[q.graph_name.value] += 1
+        key = (str(q.subject), q.predicate.value, str(q.object))
+        if key in seen:
+            continue
+        seen.add(key)
+        properties[q.predicate.value] += 1
+        if q.predicate.value == RDF + "type":
+            members[q.object.value].add(str(q.subject))
+        elif isinstance(q.object, ox.NamedNode) and q.graph_name.value != ontology_graph:
+            for prefix in LINK_TARGETS:
+                if q.object.value.startswith(prefix):
+                    links[(prefix, q.predicate.value)] += 1
+                    break
+    add(ds, VOID + "triples", typed(len(seen), "integer"))
+    add(ds, VOID + "distinctSubjects", typed(len({k[0] for k in seen}), "integer"))
+    add(ds, VOID + "properties", typed(len(properties), "integer"))
+    add(ds, VOID + "classes", typed(len(members), "integer"))
     for graph, n in sorted(graphs.items()):
         sub = ox.NamedNode(graph)
         add(ds, VOID + "subset", sub)
         add(sub, RDF + "type", ox.NamedNode(VOID + "Dataset"))
         add(sub, VOID + "triples", typed(n, "integer"))
         add(sub, RDFS + "seeAlso", ox.NamedNode(base.base + "graph/metadata"))
-    return out
+    for cls, subjects in sorted(members.items()):
+        part = node("class", _local(cls))
+        add(ds, VOID + "classPartition", part)
+        add(part, RDF + "type", ox.NamedNode(VOID + "Dataset"))
+        add(part, RDFS + "label", ox.Literal(f"Instances of {_local(cls)}", language="en"))
+        add(part, VOID + "class", ox.NamedNode(cls))
+        add(part, VOID + "entities", typed(len(subjects), "integer"))
+    for prop, n in sorted(properties.items()):
+        part = node("property", _local(prop))
+        add(ds, VOID + "propertyPartition", part)
+        add(part, RDF + "type", ox.NamedNode(VOID + "Dataset"))
+        add(part, RDFS + "label", ox.Literal(f"Statements with {_local(prop)}", language="en"))
+        add(part, VOID + "property", ox.NamedNode(prop))
+        add(part, VOID + "triples", typed(n, "integer"))
+    for (prefix, prop), n in sorted(links.items()):
+        slug, title, home = LINK_TARGETS[prefix]
+        target = node("external", slug)
+        linkset = node("linkset", f"{slug}-{_local(prop)}")
+        add(ds, VOID + "subset", linkset)
+        add(linkset, RDF + "type", ox.NamedNode(VOID + "Linkset"))
+        add(
+            linkset,
+            RDFS + "label",
+            ox.Literal(f"Links to {title} by {_local(prop)}", language="en"),
+        )
+        add(linkset, VOID + "subjectsTarget", ds)
+        add(linkset, VOID + "objectsTarget", target)
+        add(linkset, VOID + "linkPredicate", ox.NamedNode(prop))
+        add(linkset, VOID + "triples", typed(n, "integer"))
+        add(target, RDF + "type", ox.NamedNode(VOID + "Dataset"))
+        add(target, RDFS + "label", ox.Literal(title, language="en"))
+        add(target, FOAF + "homepage", ox.NamedNode(home))
+        add(target, VOID + "uriSpace", ox.Literal(prefix))
+    return sorted(set(out), key=str)
+
+
+def dumps_page() -> str:
+    """The dumps folder's page: a link to each file, so that no host needs a folder listing."""
+    items = "".join(
+        f'<li><a href="{name}" type="{media}">{name}</a> ({media})</li>'
+        for name, (_f, media, _g) in DUMPS.items()
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Dumps</title>'
+        f"</head><body><h1>Dumps</h1><ul>{items}"
+        '<li><a href="ontology.ttl" type="text/turtle">ontology.ttl</a> (the ontology)</li>'
+        '</ul><p><a href="../">Home</a></p></body></html>\n'
+    )
 
 
 def ontology_html(path: Path) -> str:
@@ -163,11 +318,18 @@ def ontology_html(path: Path) -> str:
 
 
 def publish(
-    release: Release, target: Path, issued: str, site: str | None = None, sparql: str | None = None
+    release: Release,
+    target: Path,
+    issued: str,
+    site: str | None = None,
+    sparql: str | None = None,
+    contact: str | None = None,
 ) -> Path:
     """Write a complete release into `target`, replacing the previous one only at the end."""
     manifest = release.manifest
     base = release.base
+    public = site or base.base
+    public = public if public.endswith("/") else public + "/"
     store = release.open_store()
     quads = list(release.sorted_quads(store))
     target = target.resolve()
@@ -177,19 +339,56 @@ def publish(
     try:
         prefixes = base.prefixes(with_base=False)
         write_dumps(quads, staging / "dumps", prefixes)
-        shutil.copy2(release.dumps / "ontology.ttl", staging / "dumps" / "ontology.ttl")
-        description = describe(base, manifest, quads, issued, site or base.base, sparql)
+        ontology_file = release.dumps / "ontology.ttl"
+        shutil.copy2(ontology_file, staging / "dumps" / "ontology.ttl")
+        shutil.copy2(ontology_file, staging / "ontology.ttl")  # the old link: the whole ontology
+        built = release_date(release.path)
+        description = describe(
+            base, manifest, quads, issued, public, sparql, modified=built, contact=contact
+        )
         void_prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
         ox.serialize(
-            sorted(description, key=str),
-            str(staging / "void.ttl"),
-            ox.RdfFormat.TURTLE,
-            prefixes=void_prefixes,
+            description, str(staging / "void.ttl"), ox.RdfFormat.TURTLE, prefixes=void_prefixes
         )
-        Site(store, base).write(staging)
-        (staging / "ontology.html").write_text(
-            ontology_html(staging / "dumps" / "ontology.ttl"), encoding="utf-8"
+        (staging / CONTEXT).write_text(
+            json.dumps(context(base), indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
+        ontology = list(ox.parse(path=str(ontology_file), format=ox.RdfFormat.TURTLE))
+        badges = Badges(store, base)
+        pages = Site(store, base, folders=True, badges=badges)
+        written = write_resources(
+            pages,
+            staging,
+            base,
+            ontology,
+            ontology_html(ontology_file),
+            base.base + CONTEXT,
+        )
+        links = [
+            ("ontology/", "ontology"),
+            ("void.ttl", "VoID/DCAT description"),
+            ("dumps/", "dumps"),
+        ]
+        (staging / "index.html").write_text(pages.index(links), encoding="utf-8")
+        (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
+        for iri in written:
+            image, path = badges.svg(iri), badges.path(iri)
+            if image is not None and path is not None:
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_text(image, encoding="utf-8")
+        paths = [f"{static_path(iri, base)}/" for iri in written]
+        files = {
+            ".htaccess": hosting.htaccess(public),
+            "nginx.conf": hosting.nginx(public),
+            "_redirects": hosting.redirects(public, sparql),
+            "_headers": hosting.headers(public),
+            "robots.txt": hosting.robots(public),
+            "sitemap.xml": hosting.sitemap(public, paths, built),
+        }
+        if public != base.base:  # w3id.org's rules send the base's IRIs to the site
+            files["w3id.htaccess"] = hosting.w3id_htaccess(base.base, public)
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
         for folder in ("reports", "figures"):
             if (release.path / folder).is_dir():
                 shutil.copytree(release.path / folder, staging / folder)

@@ -449,9 +449,14 @@ def upload_release(
         older = sorted((since, p) for since, p in live if p != me.value and since <= mine)
         if older:
             since, other = older[0]
+            expires = since + dt.timedelta(seconds=lock_expiry)
+            left = max(0.0, (expires - now).total_seconds())
             raise KgError(
                 f"another push ({other.rpartition('#')[2]}, since {since.isoformat()}) is in "
-                "progress on this store; try again later"
+                "progress on this store; try again later. If that push was killed, its lock "
+                f"expires at {expires.isoformat()} (in {left / 60:.0f} min, by the store's clock, "
+                f"with --lock-expiry {lock_expiry:g}); to take it over sooner, run again with a "
+                "shorter --lock-expiry SECONDS (only once you know that push is not running)"
             )
         return expired
 

@@ -18,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import KgError
+from kg.release.integrity import verify_release
 from kg.store.oxigraph import OxigraphStore
 from kg.vocab.namespaces import Base
 
@@ -90,6 +91,13 @@ class Release:
     def graphs(self) -> dict[str, int]:
         """Triples per named graph, as the build counted them."""
         return dict(self.manifest["graphs"])
+
+    def verify(self, *, store: bool = True) -> Release:
+        """Check the release against its manifest (the size and sha256 of every dump and store
+        file; with `store`, the triples per graph in the store); a corrupt or truncated release
+        raises KgError naming the file (decision 14). Returns the release."""
+        verify_release(self.path, self.manifest, store=store)
+        return self
 
     def open_store(self) -> OxigraphStore:
         """The release's embedded store, read-only."""

@@ -1,29 +1,49 @@
-"""`kg serve`: the release over HTTP.
+"""`kg serve`: the release over HTTP, on Starlette and uvicorn.
 
-- `/sparql`: SPARQL 1.1 Protocol, read-only, queries run in killable worker processes
-  (`kg.serve.workers`) under a time limit and a row cap; CORS on every read endpoint.
+- `/sparql`: SPARQL 1.1 Protocol, read-only, queries run in killable worker processes without
+  network access (`kg.serve.workers`) under a time limit, a row cap and a byte cap, shared
+  fairly among clients; CORS on every read endpoint.
 - every IRI under the base: its description by content negotiation (HTML, Turtle, JSON-LD,
   RDF/XML, N-Triples) with `Vary: Accept`, or one variant by extension (`….ttl`, `….html`).
 - `/query`: a page that runs SPARQL against `/sparql`, with the library's questions as examples.
+
+The HTTP layer (connections, parsing, keep-alive, the accept backlog, the connection limit,
+graceful shutdown) is uvicorn's; this module adds the limits uvicorn leaves to the application:
+the request body's size and read time, a deadline for a request's head, and the Host check.
+Absolute URLs (VoID, service description) come from the configured public URL, never from the
+request's Host header.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import collections
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import json
+import math
+import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
 import urllib.parse
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyoxigraph as ox
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kg.errors import KgError
 from kg.outputs.pages import VARIANTS, Site, page_path
@@ -32,13 +52,19 @@ from kg.release.release import Release, quad_key
 from kg.serve.protocol import (
     FORMAT_ALIASES,
     GRAPH_TYPES,
-    Refused,
-    check_read_only,
     negotiate,
     serialize_graph,
     without_header,
 )
-from kg.serve.workers import PoolBusy, QueryRequest, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.serve.workers import (
+    PoolBusy,
+    QueryRequest,
+    QueryTimeout,
+    WorkerCrashed,
+    WorkerPool,
+    WorkerSettings,
+    WorkerStartError,
+)
 from kg.store import OxigraphStore
 from kg.store.queries import library
 from kg.vocab.namespaces import ONTOLOGY_IRI, PREFIXES, RDF, Base
@@ -62,9 +88,15 @@ CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, Content-Type",
-    "Access-Control-Expose-Headers": "Content-Location, Vary, X-KG-Results-Truncated",
+    "Access-Control-Expose-Headers": (
+        "Content-Location, Vary, X-KG-Results-Truncated, X-KG-Results-Truncated-By"
+    ),
     "Access-Control-Max-Age": "86400",
 }
+ALLOW = "GET, HEAD, POST, OPTIONS"
+# A Host header: a registered name or IPv4 address, or an IPv6 literal in brackets; a port.
+HOST = re.compile(r"(?:[A-Za-z0-9._~\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+PAGE_CACHE = 4096  # resource pages and RDF variants kept rendered
 
 
 @dataclass
@@ -78,13 +110,39 @@ class ServeConfig:
     quiet: bool = False
     worker_memory_mb: int = 2048  # address space of one query worker (0: no limit)
     idle_timeout: float = 30.0  # seconds a connection may stay silent mid-request or between
+    max_bytes: int = 20_000_000  # bytes of one answer
+    public_url: str | None = None  # the URL clients reach the server at (behind a proxy)
+    per_client: int | None = None  # workers one client may hold (None: half, rounded up)
+    api_keys: dict[str, str] = field(default_factory=dict)  # key -> name
+    max_connections: int = 1000
+    backlog: int = 2048
+    allow_network: bool = False  # run queries in workers that can reach the network (unsafe)
+    text_check: bool = True  # the friendly 403 for SERVICE and Update (off only in tests)
+    store: str = "memory"  # workers hold the data in memory, or open the release's store
+    reserve: bool = True  # keep the last free worker for a client that used little lately
+
+
+def public_root(url: str) -> str:
+    """The public base URL without its final slash; KgError unless it is an http(s) URL with a
+    host and without query or fragment."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise KgError(
+            f"--public-url {url!r} must be an http:// or https:// URL without ?query or #fragment"
+        )
+    try:
+        ox.NamedNode(url)
+    except ValueError as exc:
+        raise KgError(f"--public-url {url!r} is not a valid IRI: {exc}") from None
+    return url.rstrip("/")
 
 
 class Application:
-    """Everything a request needs; shared by the handler threads."""
+    """Everything a request needs: the data, the pages, the worker pool."""
 
-    def __init__(self, release: Path, config: ServeConfig) -> None:
+    def __init__(self, release: Path, config: ServeConfig, root: str) -> None:
         self.config = config
+        self.root = root  # the public URL without its final slash
         manifest = Release(release).manifest
         self.build_id = manifest["build_id"]
         self.base = Base(manifest["base"])
@@ -94,10 +152,25 @@ class Application:
         # A private copy, so that a later build pruning this release cannot pull the data away
         # from a worker that is being restarted.
         self._tmp = Path(tempfile.mkdtemp(prefix="kg-serve-"))
+        try:
+            self._load(release, dataset, manifest)
+        except BaseException:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+
+    def _load(self, release: Path, dataset: Path, manifest: dict) -> None:
+        config = self.config
         copy = self._tmp / "dataset.nq"
         shutil.copyfile(dataset, copy)
-        raw = ox.Store()
-        raw.bulk_load(path=str(copy), format=ox.RdfFormat.N_QUADS)
+        if config.store == "disk":
+            store_copy = self._tmp / "store"
+            _copy_store(release / "store", store_copy)
+            raw = ox.Store.read_only(str(store_copy))
+            worker_data, on_disk = str(store_copy), True
+        else:
+            raw = ox.Store()
+            raw.bulk_load(path=str(copy), format=ox.RdfFormat.N_QUADS)
+            worker_data, on_disk = str(copy), False
         self.store = OxigraphStore(raw)
         self.site = Site(self.store, self.base, nav=[("query", "Query")])
         self.prefixes = self.site.base_prefixes()
@@ -116,20 +189,43 @@ class Application:
         self.graphs = sorted(
             {q.graph_name.value for q in raw if isinstance(q.graph_name, ox.NamedNode)}
         )
-        self._pages: dict[str, bytes] = {}
+        self._cache: collections.OrderedDict[tuple[str, str], bytes] = collections.OrderedDict()
         self._ontology_html: bytes | None = None
+        self._void: tuple[str, bytes] | None = None
         self._lock = threading.Lock()
         self.query_page = self._query_page()
+        self.index_page = self._index_page()
         self.manifest = manifest
         self._dumps: Path | None = None  # written on the first request for one
         self.pool = WorkerPool(
-            copy,
+            WorkerSettings(
+                worker_data,
+                on_disk,
+                config.max_rows,
+                config.max_bytes,
+                self.prefixes,
+                memory_mb=config.worker_memory_mb,
+                isolate=not config.allow_network,
+                probe=(config.host, config.port),
+                text_check=config.text_check,
+            ),
             config.workers,
             config.time_limit,
-            config.max_rows,
-            self.prefixes,
-            memory_mb=config.worker_memory_mb,
+            per_client=config.per_client or math.ceil(config.workers / 2),
+            reserve=config.reserve,
         )
+        try:
+            self.pool.start()
+        except WorkerStartError as exc:
+            if exc.isolation:
+                raise KgError(
+                    f"the query workers could not be cut off from the network ({exc}). Run "
+                    "kg serve as root, or allow unprivileged user namespaces "
+                    "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0), "
+                    "or, knowing that any query may then make this machine connect anywhere, "
+                    "pass --allow-network-in-queries"
+                ) from None
+            raise KgError(str(exc)) from None
 
     def close(self) -> None:
         self.pool.close()
@@ -151,7 +247,7 @@ class Application:
         template = (Path(__file__).parent / "query.html").read_text(encoding="utf-8")
         return template.replace("__LIBRARY__", data).encode()
 
-    def index_page(self) -> bytes:
+    def _index_page(self) -> bytes:
         links = [
             ("query", "SPARQL query page"),
             ("sparql", "SPARQL endpoint (/sparql)"),
@@ -160,21 +256,25 @@ class Application:
         ]
         return self.site.index(links).encode()
 
-    def void(self, root: str) -> bytes:
+    def void(self) -> bytes:
         """The VoID and DCAT 3 description of the served release, with this server's endpoint
-        and dumps (`root`: the URL the client reached the server at, without a final slash)."""
-        description = describe(
-            self.base,
-            self.manifest,
-            self.store.quads(),
-            dt.date.today().isoformat(),
-            root,
-            f"{root}/sparql",
-        )
-        prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
-        return serialize_graph(sorted(description, key=str), "turtle", prefixes)
+        and dumps under the public URL; issued today."""
+        today = dt.date.today().isoformat()
+        if self._void is None or self._void[0] != today:
+            description = describe(
+                self.base,
+                self.manifest,
+                self.store.quads(),
+                today,
+                self.root,
+                f"{self.root}/sparql",
+            )
+            prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
+            body = serialize_graph(sorted(description, key=str), "turtle", prefixes)
+            self._void = (today, body)
+        return self._void[1]
 
-    def dump(self, name: str) -> bytes | None:
+    def dump(self, name: str) -> Path | None:
         """One dump of a static release (`kg publish`), written when the first is asked for."""
         if name not in DUMP_TYPES:
             return None
@@ -185,15 +285,24 @@ class Application:
                 write_dumps(quads, folder, self.base.prefixes(with_base=False))
                 shutil.copyfile(self._ontology_file, folder / "ontology.ttl")
                 self._dumps = folder
-        return (self._dumps / name).read_bytes()
+        return self._dumps / name
 
-    def page(self, iri: str) -> bytes:
+    async def cached(self, key: tuple[str, str], make: Callable[[], bytes]) -> bytes:
+        """A rendered page or description, made in a thread (off the event loop) on a miss."""
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        made = await asyncio.to_thread(make)
+        self._cache[key] = made
+        while len(self._cache) > PAGE_CACHE:
+            self._cache.popitem(last=False)
+        return made
+
+    async def page(self, iri: str) -> bytes:
         if iri in self.documents:
-            return self.ontology_page()
-        cached = self._pages.get(iri)
-        if cached is None:
-            cached = self._pages[iri] = self.site.render(iri).encode()
-        return cached
+            return await asyncio.to_thread(self.ontology_page)
+        return await self.cached((iri, "html"), lambda: self.site.render(iri).encode())
 
     def ontology_page(self) -> bytes:
         with self._lock:
@@ -201,10 +310,12 @@ class Application:
                 self._ontology_html = ontology_html(self._ontology_file).encode()
             return self._ontology_html
 
-    def describe(self, iri: str, ext: str) -> bytes:
+    async def describe(self, iri: str, ext: str) -> bytes:
         if iri in self.documents:  # the whole ontology document: its terms are hash IRIs
-            return self.site.serialize(iri, ext, self.ontology)
-        return self.site.serialize(iri, ext)
+            return await self.cached(
+                (iri, ext), lambda: self.site.serialize(iri, ext, self.ontology)
+            )
+        return await self.cached((iri, ext), lambda: self.site.serialize(iri, ext))
 
     def resource(self, path: str) -> tuple[str, str | None] | None:
         """The IRI a request path names, and the variant extension if the path has one."""
@@ -225,7 +336,8 @@ class Application:
             return True
         return iri in self.site.out and page_path(iri, self.base.base) is not None
 
-    def service_description(self, endpoint: str) -> list[ox.Triple]:
+    @functools.cached_property
+    def service_description(self) -> list[ox.Triple]:
         service = ox.BlankNode("service")
         dataset = ox.BlankNode("dataset")
         default = ox.BlankNode("default")
@@ -235,7 +347,7 @@ class Application:
             out.append(ox.Triple(s, ox.NamedNode(p), o))
 
         add(service, RDF + "type", ox.NamedNode(SD + "Service"))
-        add(service, SD + "endpoint", ox.NamedNode(endpoint))
+        add(service, SD + "endpoint", ox.NamedNode(f"{self.root}/sparql"))
         add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
         add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
         for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV"):
@@ -254,129 +366,224 @@ class Application:
         return out
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "kg-serve"
-    # Headers and body go out in one write, at once: with Nagle's algorithm on, a small body
-    # written after the headers waited for the client's delayed ACK (about 40 ms a request).
-    disable_nagle_algorithm = True
-    wbufsize = -1
-    app: Application  # set on the subclass made by `make_server`
+def _copy_store(source: Path, target: Path) -> None:
+    """The release's RocksDB store as a private folder: hard links where the file system allows
+    (no bytes copied; RocksDB never rewrites a file in place), copies otherwise."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            Path(dst).hardlink_to(src)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<code>.*?)</script>", re.DOTALL | re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def content_security_policy(page: bytes) -> str:
+    """The CSP of one of our HTML pages: nothing from elsewhere, no plugins, no framing; inline
+    styles; scripts only those inline in the page itself, by hash."""
+    hashes = []
+    for m in _SCRIPT.finditer(page.decode("utf-8", "replace")):
+        attrs = m.group("attrs").lower()
+        if "src=" in attrs or "application/json" in attrs:
+            continue
+        digest = hashlib.sha256(m.group("code").encode()).digest()
+        hashes.append(f"'sha256-{base64.b64encode(digest).decode()}'")
+    scripts = " ".join(hashes) if hashes else "'none'"
+    return (
+        "default-src 'none'; "
+        f"script-src {scripts}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: int, message: str, close: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.close = close
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its request was read."""
+
+
+class KgApp:
+    """The ASGI application: routes, the SPARQL protocol, resources, and the common headers."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.config = app.config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan is off; nothing else is served
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.dispatch(request)
+        except ClientGone:
+            return
+        except Exception as exc:  # a bug: answer, log, keep serving
+            print(f"kg serve: {request.method} {request.url.path}: {exc!r}", file=sys.stderr)
+            response = self.fail(500, "the server failed on this request")
+        for k, v in CORS.items():
+            response.headers.setdefault(k, v)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        await response(scope, receive, send)
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def log_message(self, format: str, *args: object) -> None:
-        if not self.app.config.quiet:
-            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
-
+    @staticmethod
     def send(
-        self,
-        status: int,
-        body: bytes,
-        media_type: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in {**CORS, **(headers or {})}.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        status: int, body: bytes, media_type: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        response = Response(body, status, headers)
+        response.headers["Content-Type"] = media_type
+        if media_type.startswith("text/html"):
+            response.headers["Content-Security-Policy"] = content_security_policy(body)
+        return response
 
-    def setup(self) -> None:
-        self.timeout = self.app.config.idle_timeout  # a silent client cannot hold a thread
-        super().setup()
-
-    def fail(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def fail(self, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         reason = HTTPStatus(status).phrase
-        self.send(
-            status, f"{status} {reason}: {message}\n".encode(), "text/plain; charset=utf-8", headers
+        body = f"{status} {reason}: {message}\n".encode()
+        return self.send(status, body, "text/plain; charset=utf-8", headers)
+
+    async def read_body(self, request: Request) -> bytes:
+        """The request's body, read with a time limit per piece; BodyRefused past the size
+        limit (after reading and dropping up to DRAIN_LIMIT bytes, so that the client is not
+        cut off while it still sends and sees the answer)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(request.receive(), self.config.idle_timeout)
+            except TimeoutError:
+                raise BodyRefused(408, "the body did not arrive in time", close=True) from None
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size <= self.config.max_body:
+                chunks.append(piece)
+            elif size > DRAIN_LIMIT:
+                break
+            if not message.get("more_body", False):
+                break
+        if size > self.config.max_body:
+            raise BodyRefused(
+                413,
+                f"the body is larger than {self.config.max_body} bytes",
+                close=size > DRAIN_LIMIT,
+            )
+        return b"".join(chunks)
+
+    async def drain(self, request: Request) -> bool:
+        """Read and drop a body the server will not use; True when it was read to its end."""
+        if not self._has_body(request):
+            return True
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > DRAIN_LIMIT:
+            return False
+        try:
+            await self.read_body(request)
+        except BodyRefused as exc:
+            return exc.status == 413 and not exc.close
+        return True
+
+    @staticmethod
+    def _has_body(request: Request) -> bool:
+        headers = request.headers
+        return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+
+    def client(self, request: Request) -> str | None:
+        """Who asks, for the fair share of workers: the API key's name, or the address.
+        None when an API key is given that the server does not know."""
+        key = request.headers.get("x-api-key")
+        auth = request.headers.get("authorization", "")
+        if key is None and auth[:7].lower() == "bearer ":
+            key = auth[7:].strip()
+        if key is not None and self.config.api_keys:
+            name = self.config.api_keys.get(key)
+            return None if name is None else f"key:{name}"
+        return f"addr:{request.client.host if request.client else '?'}"
+
+    # --- routes --------------------------------------------------------------------------------
+
+    async def dispatch(self, request: Request) -> Response:
+        host = request.headers.get("host")
+        if host is not None and not HOST.fullmatch(host):
+            return self.fail(400, "malformed Host header", {"Connection": "close"})
+        method = request.method
+        if method in ("GET", "HEAD"):
+            return await self.get(request)
+        if method == "OPTIONS":
+            return self.send(204, b"", "text/plain", {"Allow": ALLOW})
+        if method == "POST":
+            return await self.post(request)
+        closing = {} if await self.drain(request) else {"Connection": "close"}
+        return self.fail(
+            405, f"{method} is not allowed: the server is read-only", {"Allow": ALLOW, **closing}
         )
 
-    def _split(self) -> tuple[str, dict[str, list[str]]]:
-        url = urllib.parse.urlsplit(self.path)
-        return url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True)
-
-    # --- methods -------------------------------------------------------------------------------
-
-    def do_OPTIONS(self) -> None:
-        self.send(204, b"", "text/plain", {"Allow": "GET, HEAD, POST, OPTIONS"})
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        path, params = self._split()
+    async def get(self, request: Request) -> Response:
+        path = request.url.path
         if path == "/sparql":
-            return self.sparql(params, None)
+            return await self.sparql(request, _params(request.url.query), None)
         if path in ("/", "/index.html"):
-            return self.send(200, self.app.index_page(), "text/html; charset=utf-8")
+            return self.send(200, self.app.index_page, "text/html; charset=utf-8")
         if path == "/query":
             return self.send(200, self.app.query_page, "text/html; charset=utf-8")
         if path in ("/void.ttl", "/.well-known/void"):
-            host = self.headers.get("Host") or f"{self.app.config.host}:{self.app.config.port}"
-            return self.send(200, self.app.void(f"http://{host}"), "text/turtle")
+            return self.send(200, await asyncio.to_thread(self.app.void), "text/turtle")
         if path.startswith("/dumps/"):
             name = path[len("/dumps/") :]
-            data = self.app.dump(name)
-            if data is None:
+            file = await asyncio.to_thread(self.app.dump, name)
+            if file is None:
                 return self.fail(404, f"no dump {name!r} (dumps: {', '.join(DUMP_TYPES)})")
-            return self.send(200, data, DUMP_TYPES[name])
-        return self.resource(path)
+            return FileResponse(file, media_type=DUMP_TYPES[name])
+        return await self.resource(request, path)
 
-    def _drain(self, size: int) -> None:
-        """Read and drop a body the server will not use, so that the client is not cut off
-        while still sending (it would see a broken pipe instead of the answer). Bodies over
-        `DRAIN_LIMIT` are not read; the connection is closed after the answer in every case."""
-        self.close_connection = True
-        if size > DRAIN_LIMIT:
-            return
+    async def post(self, request: Request) -> Response:
+        headers = request.headers
+        if "content-length" not in headers and "transfer-encoding" not in headers:
+            return self.fail(411, "a POST needs a Content-Length", {"Connection": "close"})
+        if request.url.path != "/sparql":
+            closing = {} if await self.drain(request) else {"Connection": "close"}
+            return self.fail(
+                405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS", **closing}
+            )
+        length = headers.get("content-length")
+        if length is not None and int(length) > DRAIN_LIMIT:  # h11 checked it is a number
+            return self.fail(
+                413,
+                f"the body is larger than {self.config.max_body} bytes",
+                {"Connection": "close"},
+            )
         try:
-            while size > 0:
-                chunk = self.rfile.read(min(size, 65536))
-                if not chunk:
-                    return
-                size -= len(chunk)
-        except OSError:  # includes the idle timeout
-            return
-
-    def do_POST(self) -> None:
-        path, params = self._split()
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            return self.fail(501, "chunked bodies are not accepted: send a Content-Length")
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True  # the body cannot be delimited: end the connection
-            return self.fail(411, "a POST needs a Content-Length")
-        try:
-            size = int(length)
-        except ValueError:
-            size = -1
-        if size < 0:
-            self.close_connection = True
-            return self.fail(400, f"bad Content-Length {length!r}")
-        if path != "/sparql":
-            self._drain(size)
-            return self.fail(405, "only /sparql accepts POST", {"Allow": "GET, HEAD, OPTIONS"})
-        if size > self.app.config.max_body:
-            self._drain(size)
-            return self.fail(413, f"the body is larger than {self.app.config.max_body} bytes")
-        body = self.rfile.read(size)
-        media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            body = await self.read_body(request)
+        except BodyRefused as exc:
+            return self.fail(exc.status, exc.message, {"Connection": "close"} if exc.close else {})
+        media = (headers.get("content-type") or "").split(";")[0].strip().lower()
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return self.fail(400, "the body is not UTF-8")
+        params = _params(request.url.query)
         if media == "application/x-www-form-urlencoded":
             form = urllib.parse.parse_qs(text, keep_blank_values=True)
             for k, v in params.items():
                 form.setdefault(k, []).extend(v)
-            return self.sparql(form, None)
+            return await self.sparql(request, form, None)
         if media == "application/sparql-query":
-            return self.sparql(params, text)
+            return await self.sparql(request, params, text)
         if media == "application/sparql-update":
             return self.fail(403, "this endpoint is read-only: SPARQL Update is not accepted")
         return self.fail(
@@ -385,83 +592,71 @@ class Handler(BaseHTTPRequestHandler):
             "or application/x-www-form-urlencoded",
         )
 
-    def _unsupported(self) -> None:
-        self.fail(
-            405,
-            f"{self.command} is not allowed: the server is read-only",
-            {"Allow": "GET, HEAD, POST, OPTIONS"},
-        )
-
-    do_PUT = do_DELETE = do_PATCH = _unsupported
-
     # --- /sparql -------------------------------------------------------------------------------
 
-    def sparql(self, params: dict[str, list[str]], text: str | None) -> None:
+    async def sparql(
+        self, request: Request, params: dict[str, list[str]], text: str | None
+    ) -> Response:
         if "update" in params:
             return self.fail(403, "this endpoint is read-only: SPARQL Update is not accepted")
         queries = params.get("query", [])
         if text is None:
             if not queries:
-                return self.service_description()
+                return self.service_description(request)
             if len(queries) > 1:
                 return self.fail(400, "give exactly one 'query' parameter")
             text = queries[0]
         elif queries:
             return self.fail(400, "the query is in the body: do not also give a 'query' parameter")
-        try:
-            check_read_only(text)
-        except Refused as exc:
-            return self.fail(exc.status, exc.message)
-        accept = self.headers.get("Accept")
+        accept = request.headers.get("accept")
         if params.get("format"):
             accept = FORMAT_ALIASES.get(params["format"][0].lower(), params["format"][0])
-        request = QueryRequest(
+        query = QueryRequest(
             text,
             accept,
             params.get("default-graph-uri", []),
             params.get("named-graph-uri", []),
         )
-        for uri in request.default_graphs + request.named_graphs:
+        for uri in query.default_graphs + query.named_graphs:
             try:
                 ox.NamedNode(uri)
             except ValueError:
                 return self.fail(
                     400, f"{uri!r} (default-graph-uri or named-graph-uri) is not an IRI"
                 )
+        client = self.client(request)
+        if client is None:
+            return self.fail(401, "unknown API key")
         try:
-            response = self.app.pool.run(request)
+            response = await self.app.pool.run(client, query)
         except (QueryTimeout, PoolBusy) as exc:
             return self.fail(503, str(exc))
         except WorkerCrashed as exc:
             return self.fail(500, str(exc))
         headers = {"Vary": "Accept"}
-        if response.truncated:
-            headers["X-KG-Results-Truncated"] = str(self.app.config.max_rows)
+        if response.cut:
+            headers["X-KG-Results-Truncated"] = str(response.rows)
+            headers["X-KG-Results-Truncated-By"] = response.cut
         if response.status >= 400:
             reason = HTTPStatus(response.status).phrase
             body = f"{response.status} {reason}: ".encode() + response.body
             return self.send(response.status, body, response.media_type, headers)
-        self.send(response.status, response.body, response.media_type, headers)
+        return self.send(response.status, response.body, response.media_type, headers)
 
-    def service_description(self) -> None:
-        accept = self.headers.get("Accept")
-        chosen = negotiate(accept, {**GRAPH_TYPES, "text/html": "html"})
+    def service_description(self, request: Request) -> Response:
+        chosen = negotiate(request.headers.get("accept"), {**GRAPH_TYPES, "text/html": "html"})
         if chosen is None:
             return self.fail(406, "the service description is offered as RDF (Turtle, …)")
         fmt, media = chosen
         if fmt == "html":
             return self.send(303, b"", "text/plain", {"Location": "query", "Vary": "Accept"})
-        host = self.headers.get("Host") or f"{self.app.config.host}:{self.app.config.port}"
-        try:
-            triples = self.app.service_description(f"http://{host}/sparql")
-        except ValueError:
-            return self.fail(400, f"bad Host header {host!r}")
+        triples = self.app.service_description
         body = serialize_graph(triples, fmt, {"sd": SD, "formats": FORMATS_NS})
-        self.send(200, body, media, {"Vary": "Accept"})
+        return self.send(200, body, media, {"Vary": "Accept"})
 
     # --- resources -----------------------------------------------------------------------------
 
-    def resource(self, path: str) -> None:
+    async def resource(self, request: Request, path: str) -> Response:
         found = self.app.resource(path)
         if found is None:
             return self.fail(404, f"nothing is described at {path}")
@@ -469,60 +664,148 @@ class Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] = {}
         if ext is None:  # the IRI itself: the variant by content negotiation
             headers["Vary"] = "Accept"
-            chosen = negotiate(self.headers.get("Accept"), RESOURCE_TYPES)
+            chosen = negotiate(request.headers.get("accept"), RESOURCE_TYPES)
             if chosen is None:
                 offered = ", ".join(dict.fromkeys(RESOURCE_TYPES))
                 return self.fail(406, f"{iri} is described as {offered}", headers)
             ext = chosen[0]
             headers["Content-Location"] = f"{iri.rsplit('/', 1)[-1]}.{ext}"
         headers["ETag"] = f'"{self.app.build_id}-{ext}"'
-        if self.headers.get("If-None-Match") == headers["ETag"]:
-            self.send_response(304)
-            for k, v in {**CORS, **headers}.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(b"", 304, headers)
         if ext == "html":
-            return self.send(200, self.app.page(iri), "text/html; charset=utf-8", headers)
+            return self.send(200, await self.app.page(iri), "text/html; charset=utf-8", headers)
         media = VARIANTS[ext][1]
-        return self.send(200, self.app.describe(iri, ext), media, headers)
+        return self.send(200, await self.app.describe(iri, ext), media, headers)
+
+
+def _params(query: str) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(query, keep_blank_values=True)
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head: a connection that
+    sends no complete request line and headers within `head_timeout` seconds of opening (or of
+    its last answer) is closed, so that silent or trickling connections do not pile up."""
+
+    head_timeout = 30.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
+
+    def _disarm(self) -> None:
+        timer = getattr(self, "_head_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._head_timer = None
+
+    def _waiting_for_head(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _head_expired(self) -> None:
+        if self._waiting_for_head() and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._waiting_for_head():
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._waiting_for_head():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def make_server(config: ServeConfig) -> ThreadingHTTPServer:
-    """Bind the port first, so that a taken port fails at once, before workers start."""
-    handler = type("BoundHandler", (Handler,), {})
+def bind(config: ServeConfig) -> socket.socket:
+    """The listening socket, bound before anything else starts, so that a taken port fails at
+    once (and workers can check they cannot reach it)."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    # IPPROTO_TCP named, so that asyncio turns Nagle's algorithm off on every connection (it
+    # checks the protocol number; with Nagle on, an answer written as head and body waited for
+    # the client's delayed ACK: about 40 ms a request on a keep-alive connection)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        server = ThreadingHTTPServer((config.host, config.port), handler)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((config.host, config.port))
     except OSError as exc:
+        sock.close()
         raise KgError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
-    server.daemon_threads = True
-    return server
+    return sock
 
 
 def serve(release: Path, config: ServeConfig) -> None:
-    """Serve `release` until interrupted."""
-    server = make_server(config)
+    """Serve `release` until interrupted (Ctrl-C or SIGTERM: a graceful shutdown)."""
+    root = public_root(config.public_url) if config.public_url else None
+    sock = bind(config)
+    host, port = sock.getsockname()[:2]
+    config.port = port
+    listen = f"[{host}]" if ":" in host else host
+    if root is None:
+        root = f"http://{listen}:{port}"
+        if host in ("0.0.0.0", "::"):
+            print(
+                f"kg serve: absolute URLs name {root}; give --public-url (or $KG_PUBLIC_URL) "
+                "with the URL clients use",
+                file=sys.stderr,
+            )
     try:
-        app = Application(release, config)
+        app = Application(release, config, root)
     except BaseException:
-        server.server_close()
+        sock.close()
         raise
-    server.RequestHandlerClass.app = app  # type: ignore[attr-defined]
-    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: workers and files cleaned up
+    protocol = type("Protocol", (Protocol,), {"head_timeout": config.idle_timeout})
+    server = uvicorn.Server(
+        uvicorn.Config(
+            KgApp(app),
+            lifespan="off",
+            http=protocol,
+            ws="none",
+            interface="asgi3",
+            backlog=config.backlog,
+            limit_concurrency=config.max_connections,
+            timeout_keep_alive=max(1, int(config.idle_timeout)),
+            timeout_graceful_shutdown=max(1, math.ceil(config.time_limit)) + 1,
+            h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+            proxy_headers=False,
+            server_header=False,
+            access_log=not config.quiet,
+            log_level="warning" if config.quiet else "info",
+        )
+    )
+    # uvicorn handles SIGINT and SIGTERM while it serves (stop accepting, finish what is in
+    # flight), then raises the signal again: this handler turns SIGTERM into the same unwinding
+    # as Ctrl-C, so that the workers stop and the private copy of the data is removed.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        host, port = server.server_address[:2]
+        sock.listen(config.backlog)  # connections queue from now on, before uvicorn accepts
         print(
-            f"Serving release {app.build_id} at http://{host}:{port}/ (SPARQL: /sparql)", flush=True
+            f"Serving release {app.build_id} at http://{listen}:{port}/ (SPARQL: /sparql; "
+            f"public URL {root}/; query workers: {app.pool.isolation or 'no network isolation'})",
+            flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+            server.run(sockets=[sock])
     finally:
-        server.server_close()
+        sock.close()
         app.close()

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -77,14 +77,26 @@ class Refused(Exception):
 
 
 # --- the read-only check ------------------------------------------------------------------------
+#
+# A friendly refusal, not a safety boundary: the query workers have no network (see
+# `kg.serve.isolation`), so a SERVICE clause that got past this check could not reach any host.
+# The scan is linear in the length of the query: each lexeme is matched once, from where the
+# previous one ended, by possessive patterns that never back up. It runs in the worker, under the
+# query's time limit, never in the process that serves the other clients.
 
-_LEXEMES = re.compile(
-    r"""(?P<comment>\#[^\n\r]*)
-      | (?P<long>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
-      | (?P<short>'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-      | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)""",
-    re.VERBOSE | re.DOTALL,
-)
+_IRI_BODY = r"""(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+"""
+_IRI = re.compile(f"<{_IRI_BODY}>")
+# Code up to the next comment, string or IRI: a `<` that does not open an IRI is a comparison.
+_CODE = re.compile(rf"""(?:[^#'"<\\]++|\\.|<(?!{_IRI_BODY}>))*+""", re.DOTALL)
+_COMMENT = re.compile(r"#[^\r\n]*+")  # SPARQL ends a comment at CR or at LF
+_LONG = {
+    "'''": re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*+'''", re.DOTALL),
+    '"""': re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*+"""', re.DOTALL),
+}
+_SHORT = {
+    "'": re.compile(r"'(?:[^'\\\n\r]|\\.)*+'"),
+    '"': re.compile(r'"(?:[^"\\\n\r]|\\.)*+"'),
+}
 _UPDATE_KEYWORDS = (
     "INSERT",
     "DELETE",
@@ -97,34 +109,50 @@ _UPDATE_KEYWORDS = (
     "COPY",
     "WITH",
 )
-_PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s+[^\s:]*:\s*|BASE\s*)\uFFFF\s*)*", re.IGNORECASE)
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_PROLOGUE = re.compile(r"\s*+(?:(?:PREFIX\s++[^\s:]*+:\s*+|BASE\s*+)\uFFFF\s*+)*+", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[A-Za-z]++")
 # A keyword is a word not glued to a prefixed name or a variable, nor part of a longer name.
 _SERVICE = re.compile(r"(?<![\w:?$\-])SERVICE(?![\w:\-])", re.IGNORECASE)
 _FROM = re.compile(r"(?<![\w:?$\-])FROM(?![\w:\-])", re.IGNORECASE)
 
 
 def blank_lexemes(query: str) -> str:
-    """The query with comments removed and every string and IRI replaced by one U+FFFF mark."""
+    """The query with comments removed and every string and IRI replaced by one U+FFFF mark.
 
-    def repl(m: re.Match[str]) -> str:
-        return " " if m.lastgroup == "comment" else "\uffff"
-
-    return _LEXEMES.sub(repl, query)
-
-
-def _has_service_pattern(tree: object) -> bool:
-    """Whether an rdflib parse tree holds a SERVICE graph pattern anywhere."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if getattr(node, "name", None) == "ServiceGraphPattern":
-            return True
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list | tuple) or type(node).__name__ == "ParseResults":
-            stack.extend(list(node))  # type: ignore[call-overload]
-    return False
+    One pass, linear in the length of the query. Outside strings and IRIs a backslash escapes
+    the next character (`ex:a\\#` is a name, not the start of a comment). An unterminated string
+    ends the scan: the query is a syntax error, which the engine reports."""
+    out: list[str] = []
+    pos, end = 0, len(query)
+    while pos < end:
+        code = _CODE.match(query, pos)
+        assert code is not None  # the pattern matches the empty string
+        out.append(query[pos : code.end()])
+        pos = code.end()
+        if pos >= end:
+            break
+        char = query[pos]
+        if char == "#":
+            pos = _COMMENT.match(query, pos).end()  # type: ignore[union-attr]
+            out.append(" ")
+            continue
+        if char == "<":  # `_CODE` stopped here: an IRI
+            pos = _IRI.match(query, pos).end()  # type: ignore[union-attr]
+            out.append("\uffff")
+            continue
+        if char == "\\":  # a lone backslash at the very end
+            out.append(char)
+            pos += 1
+            continue
+        triple = query[pos : pos + 3]
+        string = _LONG[triple].match(query, pos) if triple in _LONG else None
+        if string is None:
+            string = _SHORT[char].match(query, pos)
+        if string is None:  # unterminated: a syntax error, and the rest is not code
+            break
+        out.append("\uffff")
+        pos = string.end()
+    return "".join(out)
 
 
 def check_read_only(query: str) -> None:
@@ -132,11 +160,8 @@ def check_read_only(query: str) -> None:
 
     Update: the first keyword after the prologue, with comments, strings and IRIs blanked out.
     (The workers only ever call `Store.query`, which cannot run an update in any case.)
-    SERVICE: keywords cannot be escaped, so a query without the letters "service" in any case
-    has no SERVICE clause. One that has them is refused when the lexical scan finds the keyword,
-    and otherwise parsed (rdflib) and refused if the parse tree holds a SERVICE pattern or if
-    the parse fails: it is never let through on a guess.
-    """
+    SERVICE: the keyword outside comments, strings and IRIs. This gives a clear answer; it is
+    not what keeps queries off the network: the workers have none, whatever the query says."""
     code = blank_lexemes(query)
     body = code[_PROLOGUE.match(code).end() :]  # type: ignore[union-attr]
     first = _FIRST_WORD.match(body)
@@ -145,25 +170,10 @@ def check_read_only(query: str) -> None:
             403,
             f"this endpoint is read-only: SPARQL Update ({first.group(0).upper()}) is not accepted",
         )
-    if "service" not in query.lower():
-        return
-    refusal = Refused(
-        403, "federated queries are not accepted: this endpoint does not run SERVICE clauses"
-    )
     if _SERVICE.search(code):
-        raise refusal
-    from rdflib.plugins.sparql.parser import parseQuery
-
-    try:
-        tree = parseQuery(query)
-    except Exception:
         raise Refused(
-            403,
-            "the query mentions 'service' and could not be checked to hold no SERVICE clause; "
-            "federated queries are not accepted",
-        ) from None
-    if _has_service_pattern(tree):
-        raise refusal
+            403, "federated queries are not accepted: this endpoint does not run SERVICE clauses"
+        )
 
 
 def names_dataset(query: str) -> bool:
@@ -310,64 +320,137 @@ def _tsv_term(t: object) -> str:
     return str(t)
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_formula(cell: str) -> str:
+    """A CSV cell that a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, a tab or
+    a CR gets a leading `'` (which spreadsheets show as text), unless it is a plain number such
+    as `-1.5`. Used for every CSV the project writes from query results (`kg query --format
+    csv`, `/sparql` as `text/csv`)."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def _csv_value(t: object) -> str:
     if t is None:
         return ""
     if isinstance(t, ox.BlankNode):
         return f"_:{t.value}"
     if isinstance(t, ox.NamedNode | ox.Literal):
-        return t.value
-    return str(t)
+        return neutralise_formula(t.value)
+    return neutralise_formula(str(t))
 
 
 Row = Sequence[object | None]
 
 
-def serialize_select(variables: list[str], rows: Iterable[Row], fmt: str) -> bytes:
-    """SELECT results in one of the four SPARQL result formats (`json`, `xml`, `csv`, `tsv`)."""
-    if fmt == "json":
-        memo: dict[object, dict] = {}  # a term repeats across rows: convert it once
+@dataclass
+class Serialized:
+    """A serialised result: `rows` rows (or triples) kept; `cut` says why there were not more
+    ("rows" or "bytes"), None when the whole result is there."""
 
-        def term(t: object) -> dict:
+    body: bytes
+    rows: int
+    cut: str | None = None
+
+
+def _select_parts(variables: list[str], fmt: str) -> tuple[str, str, str, Callable[[Row], str]]:
+    """(head, separator between rows, tail, one row) of a SELECT result in `fmt`."""
+    if fmt == "json":
+        memo: dict[object, str] = {}  # a term repeats across rows: convert it once
+        keys = [json.dumps(v, ensure_ascii=False) + ":" for v in variables]
+
+        def term(t: object) -> str:
             found = memo.get(t)
             if found is None:
-                found = memo[t] = _json_term(t)
+                found = memo[t] = json.dumps(
+                    _json_term(t), ensure_ascii=False, separators=(",", ":")
+                )
             return found
 
-        bindings = [
-            {v: term(t) for v, t in zip(variables, row, strict=True) if t is not None}
-            for row in rows
-        ]
-        doc = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        def json_row(row: Row) -> str:
+            return (
+                "{"
+                + ",".join(k + term(t) for k, t in zip(keys, row, strict=True) if t is not None)
+                + "}"
+            )
+
+        head = json.dumps({"vars": variables}, ensure_ascii=False, separators=(",", ":"))
+        return '{"head":' + head + ',"results":{"bindings":[', ",", "]}}", json_row
     if fmt == "xml":
-        parts = [
-            '<?xml version="1.0"?>',
-            f'<sparql xmlns="{SPARQL_RESULTS_NS}"><head>',
-            *(f"<variable name={quoteattr(v)}/>" for v in variables),
-            "</head><results>",
-        ]
-        for row in rows:
-            parts.append("<result>")
-            parts += [
-                f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                for v, t in zip(variables, row, strict=True)
+        names = [quoteattr(v) for v in variables]
+
+        def xml_row(row: Row) -> str:
+            cells = "".join(
+                f"<binding name={n}>{_xml_term(t)}</binding>"
+                for n, t in zip(names, row, strict=True)
                 if t is not None
+            )
+            return f"<result>{cells}</result>"
+
+        head = "".join(
+            [
+                '<?xml version="1.0"?>',
+                f'<sparql xmlns="{SPARQL_RESULTS_NS}"><head>',
+                *(f"<variable name={n}/>" for n in names),
+                "</head><results>",
             ]
-            parts.append("</result>")
-        parts.append("</results></sparql>")
-        return "".join(parts).encode()
+        )
+        return head, "", "</results></sparql>", xml_row
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(variables)
-        writer.writerows([_csv_value(t) for t in row] for row in rows)
-        return buf.getvalue().encode()
+
+        def csv_line(cells: list[str]) -> str:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(cells)
+            return buf.getvalue()
+
+        def csv_row(row: Row) -> str:
+            return csv_line([_csv_value(t) for t in row])
+
+        return csv_line(variables), "", "", csv_row
     if fmt == "tsv":
-        lines = ["\t".join(f"?{v}" for v in variables)]
-        lines += ["\t".join("" if t is None else _tsv_term(t) for t in row) for row in rows]
-        return ("\n".join(lines) + "\n").encode()
+
+        def tsv_row(row: Row) -> str:
+            return "\t".join("" if t is None else _tsv_term(t) for t in row) + "\n"
+
+        return "\t".join(f"?{v}" for v in variables) + "\n", "", "", tsv_row
     raise ValueError(f"unknown result format {fmt}")
+
+
+def serialize_select(
+    variables: list[str],
+    rows: Iterable[Row],
+    fmt: str,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+) -> Serialized:
+    """SELECT results in one of the four SPARQL result formats (`json`, `xml`, `csv`, `tsv`),
+    cut after `max_rows` rows or before the row that would take the body past `max_bytes`."""
+    head, sep, tail, one = _select_parts(variables, fmt)
+    parts = [head.encode()]
+    size = len(parts[0]) + len(tail.encode())
+    kept = 0
+    cut = None
+    for row in rows:
+        if max_rows is not None and kept >= max_rows:
+            cut = "rows"
+            break
+        text = ((sep if kept else "") + one(row)).encode()
+        size += len(text)
+        if max_bytes is not None and size > max_bytes:
+            cut = "bytes"
+            break
+        parts.append(text)
+        kept += 1
+    parts.append(tail.encode())
+    return Serialized(b"".join(parts), kept, cut)
 
 
 def serialize_boolean(value: bool, fmt: str) -> bytes:
@@ -392,3 +475,39 @@ def serialize_graph(
 ) -> bytes:
     """Triples in one of the RDF formats (`turtle`, `jsonld`, `rdfxml`, `ntriples`)."""
     return ox.serialize(list(triples), format=RDF_FORMATS[fmt][0], prefixes=prefixes or {}) or b""
+
+
+def serialize_graph_capped(
+    triples: Iterable[ox.Triple],
+    fmt: str,
+    prefixes: dict[str, str] | None = None,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+) -> Serialized:
+    """Triples in one of the RDF formats, cut after `max_rows` triples or to the most that fit
+    in `max_bytes` (kept in the order the query gave them)."""
+    kept: list[ox.Triple] = []
+    cut = None
+    estimate = 0  # N-Triples bytes of the triples kept: a first guess at the body's size
+    for t in triples:
+        if max_rows is not None and len(kept) >= max_rows:
+            cut = "rows"
+            break
+        estimate += len(str(t).encode()) + 3
+        if max_bytes is not None and estimate > 2 * max_bytes:
+            cut = "bytes"
+            break
+        kept.append(t)
+    body = serialize_graph(kept, fmt, prefixes)
+    if max_bytes is not None and len(body) > max_bytes:
+        cut = "bytes"
+        low, high = 0, len(kept)  # the most triples whose serialisation fits
+        while low < high:
+            mid = (low + high + 1) // 2
+            if len(serialize_graph(kept[:mid], fmt, prefixes)) <= max_bytes:
+                low = mid
+            else:
+                high = mid - 1
+        kept = kept[:low]
+        body = serialize_graph(kept, fmt, prefixes)
+    return Serialized(body, len(kept), cut)

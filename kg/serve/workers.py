@@ -1,34 +1,46 @@
-"""Query workers: separate processes that each hold the release in memory and answer SPARQL.
+"""Query workers: separate processes, without network access, that each hold the release and
+answer SPARQL; and the pool that shares them fairly among clients.
 
 A query runs in a worker so that one that passes the time limit can be stopped for sure: the
 worker is killed and a fresh one takes its place, while the other workers go on answering.
-(pyoxigraph has no way to interrupt a running query from Python.)
+(pyoxigraph has no way to interrupt a running query from Python.) Each worker leaves the network
+before it opens the store (`kg.serve.isolation`), so no query can make it connect anywhere.
+
+The pool runs on the server's event loop. A request waits in its client's queue; whenever a
+worker is free, the clients with waiting requests are served in turn (round robin, each
+client's requests in order), and a client already holding `per_client` workers is skipped, so
+one client looping expensive queries cannot hold every worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import itertools
+import math
 import multiprocessing as mp
-import queue
 import resource
 import sys
-import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.serve.isolation import IsolationError, leave_network
 from kg.serve.protocol import (
     GRAPH_TYPES,
     RDF_FORMATS,
     RESULT_MEDIA,
     RESULT_TYPES,
+    Refused,
+    check_read_only,
     names_dataset,
     negotiate,
     serialize_boolean,
-    serialize_graph,
+    serialize_graph_capped,
     serialize_select,
 )
 
@@ -46,20 +58,39 @@ class QueryResponse:
     status: int
     media_type: str
     body: bytes
-    truncated: bool = False
+    rows: int = 0
+    cut: str | None = None  # "rows" or "bytes" when the answer was cut
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker needs to start: the data, the caps, and whether to leave the network."""
+
+    dataset: str  # N-Quads file loaded into memory, or a store folder opened read-only
+    on_disk: bool
+    max_rows: int
+    max_bytes: int
+    prefixes: dict[str, str]
+    memory_mb: int = 0
+    isolate: bool = True
+    probe: tuple[str, int] | None = None  # an address the worker must not reach
+    text_check: bool = True  # the friendly 403 for Update and SERVICE (off only for tests)
 
 
 def _error(status: int, message: str) -> QueryResponse:
     return QueryResponse(status, "text/plain; charset=utf-8", (message + "\n").encode())
 
 
-def answer(
-    store: ox.Store, request: QueryRequest, max_rows: int, prefixes: dict[str, str]
-) -> QueryResponse:
+def answer(store: ox.Store, request: QueryRequest, settings: WorkerSettings) -> QueryResponse:
     """Run one query on `store` and serialise its result as the client asked.
 
     The default graph is the union of all named graphs, unless the request names a dataset
     (`default-graph-uri`, `named-graph-uri`) or the query does (FROM, FROM NAMED)."""
+    if settings.text_check:
+        try:
+            check_read_only(request.query)
+        except Refused as exc:
+            return _error(exc.status, exc.message)
     options: dict = {}
     if request.default_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
@@ -83,42 +114,52 @@ def answer(
             if isinstance(result, ox.QueryBoolean):
                 return QueryResponse(200, RESULT_MEDIA[fmt], serialize_boolean(bool(result), fmt))
             variables = [v.value for v in result.variables]
-            rows = [
-                [sol[i] for i in range(len(variables))]
-                for sol in itertools.islice(result, max_rows + 1)
-            ]
-            truncated = len(rows) > max_rows
-            body = serialize_select(variables, rows[:max_rows], fmt)
-            return QueryResponse(200, RESULT_MEDIA[fmt] + "; charset=utf-8", body, truncated)
+            width = range(len(variables))
+            rows = ([sol[i] for i in width] for sol in result)
+            out = serialize_select(variables, rows, fmt, settings.max_rows, settings.max_bytes)
+            media = RESULT_MEDIA[fmt] + "; charset=utf-8"
+            return QueryResponse(200, media, out.body, out.rows, out.cut)
         chosen = negotiate(request.accept, GRAPH_TYPES)
         if chosen is None:
             offered = ", ".join(media for _f, media in RDF_FORMATS.values())
             return _error(406, f"CONSTRUCT and DESCRIBE results are offered as {offered}")
         fmt, media = chosen
-        triples = list(itertools.islice(result, max_rows + 1))
-        truncated = len(triples) > max_rows
-        body = serialize_graph(triples[:max_rows], fmt, prefixes)
-        return QueryResponse(200, media, body, truncated)
+        graph = serialize_graph_capped(
+            result, fmt, settings.prefixes, settings.max_rows, settings.max_bytes
+        )
+        return QueryResponse(200, media, graph.body, graph.rows, graph.cut)
     except Exception as exc:  # raised while the lazy result is consumed
         return _error(400, f"the query failed while running: {exc}")
 
 
-def _worker_main(
-    conn: Connection, dataset: str, max_rows: int, prefixes: dict[str, str], memory_mb: int
-) -> None:
-    if memory_mb > 0:  # a query that builds huge values fails here instead of taking the machine
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def open_store(settings: WorkerSettings) -> ox.Store:
+    if settings.on_disk:
+        return ox.Store.read_only(settings.dataset)
     store = ox.Store()
-    store.bulk_load(path=dataset, format=ox.RdfFormat.N_QUADS)
-    conn.send("ready")
+    store.bulk_load(path=settings.dataset, format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def _worker_main(conn: Connection, settings: WorkerSettings) -> None:
+    isolation = "none (--allow-network-in-queries)"
+    if settings.isolate:  # first of all, while the process has a single thread
+        try:
+            isolation = leave_network(settings.probe)
+        except IsolationError as exc:
+            conn.send(("failed", str(exc)))
+            return
+    if settings.memory_mb > 0:  # a query that builds huge values fails instead of the machine
+        limit = settings.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    store = open_store(settings)
+    conn.send(("ready", isolation))
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            response = answer(store, request, max_rows, prefixes)
+            response = answer(store, request, settings)
         except MemoryError:
             response = _error(503, "the query needed more memory than a worker may use")
         except Exception as exc:  # never let one request end the worker
@@ -126,21 +167,48 @@ def _worker_main(
         conn.send(response)
 
 
+class WorkerStartError(Exception):
+    """A worker could not start: `isolation` when it could not leave the network."""
+
+    def __init__(self, message: str, isolation: bool = False) -> None:
+        super().__init__(message)
+        self.isolation = isolation
+
+
 class Worker:
-    def __init__(self, ctx: mp.context.SpawnContext, args: tuple) -> None:
+    def __init__(self, ctx: mp.context.SpawnContext, settings: WorkerSettings) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, *args), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, settings), daemon=True)
         self.process.start()
         child.close()
+        self.isolation = ""
 
     def wait_ready(self, seconds: float) -> None:
+        """Block until the worker has its store open (run this off the event loop)."""
         try:
-            ready = self.conn.poll(seconds) and self.conn.recv() == "ready"
+            message = self.conn.recv() if self.conn.poll(seconds) else None
         except (EOFError, OSError):
-            ready = False
-        if not ready:
-            self.kill()
-            raise RuntimeError("a query worker did not start (could not load the release)")
+            message = None
+        if isinstance(message, tuple) and message[0] == "ready":
+            self.isolation = message[1]
+            return
+        self.kill()
+        if isinstance(message, tuple) and message[0] == "failed":
+            raise WorkerStartError(message[1], isolation=True)
+        raise WorkerStartError("a query worker did not start (could not load the release)")
+
+    async def readable(self, seconds: float) -> bool:
+        """Whether the worker's answer (or its end) arrives within `seconds`."""
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+        try:
+            done, _ = await asyncio.wait({ready}, timeout=seconds)
+            return bool(done)
+        finally:
+            loop.remove_reader(fd)
+            ready.cancel()
 
     def kill(self) -> None:
         self.process.kill()
@@ -153,97 +221,221 @@ class QueryTimeout(Exception):
 
 
 class PoolBusy(Exception):
-    """No worker came free while the request waited."""
+    """No worker came free for this client while the request waited."""
 
 
 class WorkerCrashed(Exception):
     """The worker process died while answering, e.g. out of memory."""
 
 
+USAGE_WINDOW = 30.0  # seconds over which a client's use of the workers is remembered (decaying)
+LIGHT = 0.05  # a client using less than this share of one worker lately is "light"
+
+
 class WorkerPool:
-    """`size` workers over the release's N-Quads dump. A request waits at most `wait_limit`
-    seconds for a free worker (then PoolBusy), and its query then has `time_limit` seconds,
-    after which the worker is killed and replaced (QueryTimeout)."""
+    """`size` workers. A request waits at most `wait_limit` seconds for a worker (then
+    PoolBusy), and its query then has `time_limit` seconds, after which the worker is killed and
+    replaced (QueryTimeout). One client holds at most `per_client` workers at a time."""
 
     def __init__(
         self,
-        dataset: Path,
+        settings: WorkerSettings,
         size: int,
         time_limit: float,
-        max_rows: int,
-        prefixes: dict[str, str],
-        memory_mb: int = 0,
+        per_client: int | None = None,
         wait_limit: float | None = None,
+        reserve: bool = True,
     ) -> None:
+        self.settings = settings
+        self.size = size
         self.time_limit = time_limit
         self.wait_limit = time_limit if wait_limit is None else wait_limit
+        self.per_client = max(1, min(size, per_client or size))
         self._ctx = mp.get_context("spawn")
-        self._args = (str(dataset), max_rows, prefixes, memory_mb)
-        self._idle: queue.Queue[Worker] = queue.Queue()
-        self._lock = threading.Lock()
+        self._idle: collections.deque[Worker] = collections.deque()
+        self.reserve = reserve and size > 1
+        # per client, its waiting requests in order: (arrival number, ticket for a worker)
+        self._queues: dict[str, collections.deque[tuple[int, asyncio.Future[Worker]]]] = {}
+        self._arrivals = itertools.count()
+        self._running: collections.Counter[str] = collections.Counter()
+        self._used: dict[str, tuple[float, float]] = {}  # client -> (worker-seconds, when)
+        self._tasks: set[asyncio.Task] = set()
         self._closed = False
-        workers = [Worker(self._ctx, self._args) for _ in range(size)]
-        for w in workers:
-            w.wait_ready(120)
-            self._idle.put(w)
+        self._all: set[Worker] = set()  # idle or busy
+        self.isolation = ""
 
-    def _take(self) -> Worker:
-        deadline = time.monotonic() + self.wait_limit
-        while True:
-            try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise PoolBusy(
-                    f"every query worker stayed busy for {self.wait_limit:g} s; try again"
-                ) from None
-            if worker.process.is_alive():
-                return worker
-            self._restart(worker)  # died while idle: replace it and take another
+    def start(self) -> None:
+        """Start every worker and wait until each has the release open (blocking)."""
+        workers = [Worker(self._ctx, self.settings) for _ in range(self.size)]
+        try:
+            for w in workers:
+                w.wait_ready(300)
+        except BaseException:
+            for w in workers:
+                with contextlib.suppress(Exception):
+                    w.kill()
+            raise
+        self.isolation = workers[0].isolation
+        self._idle.extend(workers)
+        self._all.update(workers)
 
-    def run(self, request: QueryRequest) -> QueryResponse:
-        worker = self._take()
+    # --- scheduling ------------------------------------------------------------------------------
+
+    def _usage(self, client: str, now: float) -> float:
+        """The share of one worker `client` used lately (worker-seconds per second, decayed
+        over `USAGE_WINDOW` seconds)."""
+        value, at = self._used.get(client, (0.0, now))
+        return value * math.exp(-(now - at) / USAGE_WINDOW) / USAGE_WINDOW
+
+    def _dispatch(self) -> None:
+        """Give free workers to waiting requests. Among the clients that wait and hold fewer
+        than `per_client` workers, the one that used the least worker time lately goes first
+        (then the one waiting longest); the last free worker is kept for a light client (one
+        that used less than `LIGHT` of a worker lately) when `reserve` is on."""
+        now = time.monotonic()
+        while self._idle:
+            best: tuple[float, int, str] | None = None
+            for client, waiting in list(self._queues.items()):
+                while waiting and waiting[0][1].done():  # given up (timed out, disconnected)
+                    waiting.popleft()
+                if not waiting:
+                    del self._queues[client]
+                    continue
+                if self._running[client] >= self.per_client:
+                    continue
+                usage = self._usage(client, now)
+                if self.reserve and len(self._idle) == 1 and usage >= LIGHT:
+                    continue
+                candidate = (usage, waiting[0][0], client)
+                if best is None or candidate < best:
+                    best = candidate
+            if best is None:
+                return
+            worker = self._idle.popleft()
+            if not worker.process.is_alive():  # died while idle: replace it, try another
+                self._restart(worker)
+                continue
+            client = best[2]
+            self._running[client] += 1
+            self._queues[client].popleft()[1].set_result(worker)
+
+    def _release(self, client: str, worker: Worker | None, started: float) -> None:
+        now = time.monotonic()
+        self._running[client] -= 1
+        if self._running[client] <= 0:
+            del self._running[client]
+        self._used[client] = (self._usage(client, now) * USAGE_WINDOW + (now - started), now)
+        if len(self._used) > 10_000:  # forget the clients that have not asked lately
+            self._used = {
+                c: u
+                for c, u in self._used.items()
+                if self._usage(c, now) > 1e-4 or c in self._running
+            }
+        if worker is not None:
+            self._idle.append(worker)
+        self._dispatch()
+
+    async def _take(self, client: str) -> Worker:
+        loop = asyncio.get_running_loop()
+        ticket: asyncio.Future[Worker] = loop.create_future()
+        self._queues.setdefault(client, collections.deque()).append((next(self._arrivals), ticket))
+        self._dispatch()
+        try:
+            await asyncio.wait({ticket}, timeout=self.wait_limit)
+        except asyncio.CancelledError:  # the client went away while waiting
+            if ticket.done():
+                self._release(client, ticket.result(), time.monotonic())
+            else:
+                ticket.cancel()
+            raise
+        if not ticket.done():
+            ticket.cancel()
+            raise PoolBusy(
+                f"every query worker stayed busy for {self.wait_limit:g} s "
+                f"(one client may use {self.per_client} of {self.size}); try again"
+            )
+        return ticket.result()
+
+    async def run(self, client: str, request: QueryRequest) -> QueryResponse:
+        """Answer `request` on a worker, `client` naming who asks (for the fair share)."""
+        worker = await self._take(client)
+        started = time.monotonic()
+        finished = False
         try:
             worker.conn.send(request)
-            if worker.conn.poll(self.time_limit):
-                response = worker.conn.recv()
-                self._idle.put(worker)
-                return response
-            crashed = False
+            if not await worker.readable(self.time_limit):
+                finished = True
+                self._restart(worker)
+                self._release(client, None, started)
+                raise QueryTimeout(f"the query ran past the time limit of {self.time_limit:g} s")
+            response = worker.conn.recv()
+            finished = True
+            self._release(client, worker, started)
+            return response
         except (OSError, EOFError):
-            crashed = True
+            if not finished:
+                finished = True
+                self._restart(worker)
+                self._release(client, None, started)
+            raise WorkerCrashed(
+                "the query worker stopped while answering (it is being replaced)"
+            ) from None
+        finally:
+            if not finished:  # the client went away mid-query: let the worker finish first
+                self._spawn(self._finish_abandoned(client, worker, started))
+
+    async def _finish_abandoned(self, client: str, worker: Worker, started: float) -> None:
+        try:
+            if await worker.readable(self.time_limit - (time.monotonic() - started)):
+                worker.conn.recv()
+                self._release(client, worker, started)
+                return
+        except (OSError, EOFError):
+            pass
         self._restart(worker)
-        if crashed:
-            raise WorkerCrashed("the query worker stopped while answering (it is being replaced)")
-        raise QueryTimeout(f"the query ran past the time limit of {self.time_limit:g} s")
+        self._release(client, None, started)
+
+    # --- workers coming and going ----------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _restart(self, worker: Worker) -> None:
-        threading.Thread(target=self._replace, args=(worker,), daemon=True).start()
+        self._spawn(self._replace(worker))
 
-    def _replace(self, worker: Worker) -> None:
-        worker.kill()
+    async def _replace(self, worker: Worker) -> None:
+        self._all.discard(worker)
+        await asyncio.to_thread(worker.kill)
         delay = 0.5
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
+        while not self._closed:
             try:
-                fresh = Worker(self._ctx, self._args)
-                fresh.wait_ready(120)
+                fresh = await asyncio.to_thread(self._fresh)
             except Exception as exc:  # keep the slot: try again, more slowly
                 print(
                     f"kg serve: a query worker failed to start ({exc}); retrying", file=sys.stderr
                 )
-                time.sleep(delay)
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            self._idle.put(fresh)
+            if self._closed:
+                fresh.kill()
+                return
+            self._all.add(fresh)
+            self._idle.append(fresh)
+            self._dispatch()
             return
 
+    def _fresh(self) -> Worker:
+        worker = Worker(self._ctx, self.settings)
+        worker.wait_ready(300)
+        return worker
+
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().kill()
-            except queue.Empty:
-                break
+        self._closed = True
+        for worker in list(self._all):
+            with contextlib.suppress(Exception):
+                worker.kill()
+        for task in self._tasks:
+            task.cancel()

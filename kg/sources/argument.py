@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
+from kg.sources.iri import iri_problem
 
 STATEMENTS = "paper/statements.csv"
 CLAIMS = "paper/claims.csv"
@@ -422,10 +423,8 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                     record=subject,
                 )
             obj = _text(row, "object_id")
-            if not obj.startswith(("http://", "https://")):
-                raise row.error(
-                    f"'{obj}' is not an absolute IRI", field="object_id", record=subject
-                )
+            if problem := iri_problem(obj):
+                raise row.error(problem, field="object_id", record=subject)
             date = _text(row, "mapping_date")
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
                 raise row.error(
@@ -452,7 +451,8 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
 def _check_uncited(out: CuratedStatements) -> None:
     """The 'uncited' mark and the citations must agree: a mark is a claim about the paper."""
     cited = {c.citing for c in out.citations}
-    for item in [*out.statements, *out.claims]:
+    items: list[Statement | Claim] = [*out.statements, *out.claims]
+    for item in items:
         if item.uncited and item.id in cited:
             raise error_at(
                 item.record,

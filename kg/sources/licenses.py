@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kg.errors import SourceError
 from kg.sources.csvio import IDENTIFIER, Row, read_table
+from kg.sources.iri import iri_problem
 
 LICENSES = "curation/licenses.csv"
 ALIASES = "curation/license-aliases.csv"
@@ -201,8 +202,8 @@ def read_licenses(root: Path) -> list[License]:
                 )
             notations[notation] = row.line
         url = row["url"].strip() or None
-        if url and not url.startswith(("http://", "https://")):
-            raise row.error(f"'{url}' is not an http(s) URL", field="url", record=lid)
+        if url and (problem := iri_problem(url)):
+            raise row.error(problem, field="url", record=lid)
         spdx = row["spdx"].strip() or None
         if spdx is not None and spdx not in SPDX:
             raise row.error(

@@ -18,6 +18,7 @@ from typing import Any
 
 from kg.errors import SourceError
 from kg.sources.csvio import Row, read_table
+from kg.sources.iri import iri_problem
 from kg.sources.safe_yaml import loads
 
 IMPORT_FILE = "imports/tracker.csv"
@@ -93,6 +94,9 @@ def read_tracker(folder: Path, models: dict[str, str]) -> ImportResult:
         if not isinstance(title, str) or not title.strip():
             raise SourceError(path.name, "missing 'title'", field="title")
         release = _release(path, data.get("release"))
+        link = str(data.get("link") or "").strip()
+        if link and (problem := iri_problem(link)):  # a javascript: link is refused here
+            raise SourceError(path.name, problem, record=title, field="link")
         model = models.get(normalise(title))
         if model is None:
             result.unmatched[path.name] = title
@@ -125,7 +129,7 @@ def read_tracker(folder: Path, models: dict[str, str]) -> ImportResult:
                 TrackerCell(
                     path.name,
                     title.strip(),
-                    str(data.get("link") or ""),
+                    link,
                     release,
                     model,
                     component,
@@ -182,4 +186,6 @@ def _checked(row: Row, components: set[str], models: set[str]) -> TrackerCell:
         raise row.error(f"unknown model '{row['model']}'", field="model")
     if row["value"] not in VALUES:
         raise row.error(f"unknown value '{row['value']}'", field="value")
+    if row["link"] and (problem := iri_problem(row["link"])):
+        raise row.error(problem, field="link", record=row["file"])
     return TrackerCell(*(row[c] for c in COLUMNS))

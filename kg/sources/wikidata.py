@@ -26,6 +26,7 @@ from kg import __version__
 from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.sources.csvio import read_table
+from kg.sources.iri import iri_problem
 from kg.store.queries import parse_query_file
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
@@ -91,7 +92,10 @@ class Endpoint:
     def select(self, text: str) -> list[dict[str, Any]]:
         cached = self._key(text)
         if cached.exists():
-            return json.loads(cached.read_text(encoding="utf-8"))["results"]["bindings"]
+            rows: list[dict[str, Any]] = json.loads(cached.read_text(encoding="utf-8"))["results"][
+                "bindings"
+            ]
+            return rows
         if self.offline:
             raise KgError(
                 f"offline, and no cached answer for a query to {self.url}: run once "
@@ -126,7 +130,8 @@ class Endpoint:
             try:
                 result = client.query()
                 body = result.response.read()
-                return json.loads(body)
+                answer: dict[str, Any] = json.loads(body)
+                return answer
             except HTTPError as exc:
                 last = f"HTTP {exc.code} {exc.reason}"
                 if exc.code < 500 and exc.code != 429:
@@ -204,5 +209,9 @@ def load_links(root: Path) -> list[LinkRow]:
             raise row.error(f"unknown status '{row['status']}'", field="status")
         if row["status"] == "accepted" and not row["item"].startswith("http"):
             raise row.error("an accepted link needs an item IRI", field="item")
+        for column in ("item", "candidates", "developers", "endpoint"):
+            for value in row[column].split():
+                if problem := iri_problem(value):
+                    raise row.error(problem, field=column, record=row["id"])
         rows.append(LinkRow(*(row[c] for c in COLUMNS)))
     return rows

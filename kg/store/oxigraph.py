@@ -87,6 +87,13 @@ class OxigraphStore:
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
 
+    def graph_names(self) -> list[ox.NamedNode | ox.BlankNode]:
+        return sorted(self._store.named_graphs(), key=str)
+
+    def graph_ntriples(self, graph: ox.NamedNode | ox.BlankNode) -> bytes:
+        """One named graph as N-Triples, serialised natively (no Python object per triple)."""
+        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+
     def close(self) -> None:
         self._store.flush()
         del self._store

@@ -159,9 +159,12 @@ def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) ->
         raise QueryError(f"{where}: '{raw}' is not a valid IRI ({exc})") from None
 
 
-def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
+def parse_query_file(
+    path: Path, name: str | None = None, *, require_header: bool = True
+) -> QueryFile:
     """Read a `.rq` (or `.ru`) file and its header; a missing or bad header is an error naming
-    the file."""
+    the file. With `require_header=False` (a user's own file) the header is optional: a file
+    without one is a plain query titled by its file name, taking no parameters."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -176,10 +179,15 @@ def parse_query_file(path: Path, name: str | None = None) -> QueryFile:
             continue
         else:
             break
-    try:
-        header = yaml.safe_load("\n".join(header_lines)) if header_lines else None
-    except yaml.YAMLError as exc:
-        raise QueryError(f"{path}: the header comment is not valid YAML ({exc})") from None
+    header: Any = None
+    if header_lines:
+        try:
+            header = yaml.safe_load("\n".join(header_lines))
+        except yaml.YAMLError as exc:
+            if require_header:
+                raise QueryError(f"{path}: the header comment is not valid YAML ({exc})") from None
+    if not require_header and not (isinstance(header, dict) and "title" in header):
+        return QueryFile(name or path.stem, path, path.name, "", text)
     if not isinstance(header, dict) or "title" not in header or "description" not in header:
         raise QueryError(
             f"{path}: the query needs a header comment with at least 'title' and 'description'"
@@ -249,7 +257,7 @@ def resolve(name_or_path: str) -> QueryFile:
     if name_or_path.endswith(".rq"):
         if not candidate.is_file():
             raise QueryError(f"{name_or_path}: query file not found")
-        return parse_query_file(candidate)
+        return parse_query_file(candidate, require_header=False)
     named = queries_dir() / f"{name_or_path}.rq"
     if re.fullmatch(r"[a-z0-9-]+(/[a-z0-9-]+)?", name_or_path) and named.is_file():
         return parse_query_file(named, name_or_path)

@@ -11,7 +11,7 @@ from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
-from kg.vocab.namespaces import GAO
+from kg.vocab.namespaces import GAO, ONTOLOGY_IRI, RDF, RDFS
 
 
 def ontology_files(folder: Path | None = None) -> list[Path]:
@@ -23,14 +23,36 @@ def ontology_files(folder: Path | None = None) -> list[Path]:
 
 
 def load_ontology(folder: Path | None = None) -> list[ox.Triple]:
-    """Parse every module; a syntax error names the file and line."""
+    """Parse every module; a syntax error names the file and line. Every term the modules
+    declare in the ontology's namespace gets `rdfs:isDefinedBy` the ontology."""
     triples: list[ox.Triple] = []
     for path in ontology_files(folder):
         try:
             triples.extend(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
         except SyntaxError as exc:
             raise KgError(f"{path}: not valid Turtle: {exc}") from None
-    return triples
+    return triples + defined_by(triples)
+
+
+def defined_by(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """`rdfs:isDefinedBy` the ontology for each own term (a typed subject in its namespace)."""
+    terms = sorted(
+        {
+            t.subject.value
+            for t in triples
+            if isinstance(t.subject, ox.NamedNode)
+            and t.subject.value.startswith(GAO)
+            and t.predicate.value == RDF + "type"
+        }
+    )
+    stated = {(t.subject.value, t.predicate.value) for t in triples}
+    return [
+        ox.Triple(
+            ox.NamedNode(term), ox.NamedNode(RDFS + "isDefinedBy"), ox.NamedNode(ONTOLOGY_IRI)
+        )
+        for term in terms
+        if (term, RDFS + "isDefinedBy") not in stated
+    ]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@
 #                      else /tmp/owl-profile-build-$UID)
 #   OWL_PROFILE_JAVA_OPTS  JVM options (default: -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
 #   OWL_PROFILE_CDS=0      do not use/create the class-data-sharing archive
+#   OWL_PROFILE_INSTALL=0  never install missing Debian packages (exit 3 instead); the tests set it
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +29,9 @@ die_setup() { echo "owl-profile: $*" >&2; exit 3; }
 
 # Install Debian packages quietly (root only); output goes to stderr only on failure.
 apt_install() {
+    if [ "${OWL_PROFILE_INSTALL:-1}" = "0" ]; then
+        die_setup "missing $* (OWL_PROFILE_INSTALL=0: not installing it)"
+    fi
     if [ "$(id -u)" -ne 0 ]; then
         die_setup "missing $* — not root, so not installing it. Install it with: sudo apt-get install $*"
     fi

@@ -1,0 +1,173 @@
+"""Openness badges: one SVG per model at a stable URL (`{base}badge/model/{slug}.svg`), with the
+Markdown and HTML to paste it into a README or a page. The static release writes them; `kg serve`
+answers the same URL with `Badges.svg`.
+
+The badge shows how many of the model's components that apply (of twelve) the paper's Table 3
+rates fully open, and its colour the share of them that are open or semi-open.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kg.outputs.pages import local_path
+from kg.paths import resource_dir
+from kg.store import OxigraphStore
+from kg.store.queries import parse_query_file
+from kg.vocab.namespaces import Base
+
+SOURCE = "source/paper/table-3"  # whose assessments the badge counts (below the base)
+FOLDER = "badge"
+# Widths of Verdana 11px glyphs (as badge services measure them); other characters count 7.
+_NARROW = {c: 3.9 for c in "iljI.,:;!'|() "}
+_WIDE = {c: 10.0 for c in "mwMW@%"}
+COLOURS = (  # (least share of open or semi-open components, colour), first match wins
+    (0.75, "#2e7d32"),
+    (0.5, "#7cb342"),
+    (0.25, "#f9a825"),
+    (0.0001, "#ef6c00"),
+    (0.0, "#c62828"),
+)
+
+
+def _width(text: str) -> float:
+    return sum(_NARROW.get(c, _WIDE.get(c, 7.0)) for c in text)
+
+
+@dataclass(frozen=True)
+class Openness:
+    model: str
+    label: str
+    open: int
+    semi_open: int
+    closed: int
+    not_public: int
+    not_applicable: int
+    assessed: int
+
+    @property
+    def applicable(self) -> int:
+        return self.assessed - self.not_applicable
+
+    @property
+    def value(self) -> str:
+        """Fully open components out of those that apply: `4/7 open`."""
+        return f"{self.open}/{self.applicable} open"
+
+    @property
+    def colour(self) -> str:
+        if self.applicable == 0:
+            return "#9e9e9e"
+        share = (self.open + self.semi_open) / self.applicable
+        return next(colour for least, colour in COLOURS if share >= least)
+
+    @property
+    def title(self) -> str:
+        return (
+            f"{self.label}: of {self.assessed} components in the paper's Table 3, {self.open} "
+            f"fully open, {self.semi_open} semi-open, {self.closed} closed, {self.not_public} "
+            f"not publicly known, {self.not_applicable} not applicable"
+        )
+
+
+def svg(label: str, value: str, colour: str, title: str) -> str:
+    """A flat two-part badge, `label` on grey and `value` on `colour`."""
+    left, right = _width(label) + 10, _width(value) + 10
+    total = left + right
+    e = html.escape
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total:.0f}" height="20" role="img" '
+        f'aria-label="{e(label)}: {e(value)}"><title>{e(title)}</title>'
+        f'<rect width="{left:.0f}" height="20" fill="#555"/>'
+        f'<rect x="{left:.0f}" width="{right:.0f}" height="20" fill="{colour}"/>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
+        'font-size="11">'
+        f'<text x="{left / 2:.1f}" y="14">{e(label)}</text>'
+        f'<text x="{left + right / 2:.1f}" y="14">{e(value)}</text></g></svg>\n'
+    )
+
+
+class Badges:
+    """Badges of the models in a store (`model`: a model's IRI)."""
+
+    def __init__(self, store: OxigraphStore, base: Base) -> None:
+        self.store = store
+        self.base = base
+        self.query = parse_query_file(resource_dir("queries") / "pages" / "model-badge.rq")
+
+    def path(self, model: str) -> str | None:
+        """The badge's path below the base: `badge/model/llama-2.svg`."""
+        local = local_path(model, self.base.base)
+        return None if local is None else f"{FOLDER}/{local}.svg"
+
+    def url(self, model: str) -> str | None:
+        path = self.path(model)
+        return None if path is None else self.base.base + path
+
+    def model_for(self, path: str) -> str | None:
+        """The model IRI a badge path (`badge/model/llama-2.svg`) names, or None."""
+        path = path.lstrip("/")
+        if not (path.startswith(FOLDER + "/model/") and path.endswith(".svg")):
+            return None
+        return self.base.base + path[len(FOLDER) + 1 : -len(".svg")]
+
+    def openness(self, model: str) -> Openness | None:
+        bindings = {
+            "model": ox.NamedNode(model),
+            "source": ox.NamedNode(self.base.base + SOURCE),
+        }
+        rows = self.store.select(self.query, bindings).rows
+        if not rows:
+            return None
+        seen: dict[str, str] = {}
+        for r in rows:  # one row per assessment (a model with two labels gives two)
+            kind = r.get("category") or r.get("status")
+            seen.setdefault(r["assessment"].value, kind.value.rsplit("#", 1)[-1] if kind else "")
+        kinds = list(seen.values())
+        return Openness(
+            model,
+            min(r["label"].value for r in rows),
+            kinds.count("open"),
+            kinds.count("semi-open"),
+            kinds.count("closed"),
+            kinds.count("not-publicly-available"),
+            kinds.count("not-applicable"),
+            len(kinds),
+        )
+
+    def svg(self, model: str) -> str | None:
+        """The badge of `model`, or None when the paper does not assess it."""
+        o = self.openness(model)
+        if o is None or o.assessed == 0:
+            return None
+        return svg("openness", o.value, o.colour, o.title)
+
+    def snippets(self, model: str) -> dict[str, str]:
+        """Markdown and HTML that show the badge and link to the model's page."""
+        url = self.url(model) or ""
+        alt = "openness of the model's components"
+        return {
+            "Markdown": f"[![{alt}]({url})]({model})",
+            "HTML": f'<a href="{html.escape(model)}"><img src="{html.escape(url)}" '
+            f'alt="{alt}"></a>',
+        }
+
+    def html_section(self, model: str, here: str) -> list[str]:
+        """The badge with its snippets, for the model's page (`here`: the page's path)."""
+        path = self.path(model)
+        if path is None or self.svg(model) is None:
+            return []
+        up = "../" * here.count("/")
+        out = [
+            '<h2>Badge</h2><p class="badge">'
+            f'<img src="{up}{html.escape(path)}" alt="openness badge"></p>'
+        ]
+        for name, text in self.snippets(model).items():
+            out.append(
+                f'<p>{name}:<br><textarea class="badge-{name.lower()}" rows="2" cols="90" '
+                f"readonly>{html.escape(text)}</textarea></p>"
+            )
+        return out

@@ -1,0 +1,110 @@
+"""Release integrity: the size and sha256 of every dump and store file, recorded in the manifest by
+the build and checked (with the triples per graph in the store) before a release is served,
+published or uploaded. See decision 14."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.errors import KgError
+from kg.paths import resource_dir
+from kg.store.oxigraph import OxigraphStore
+from kg.store.queries import parse_query_file
+
+DUMPS = ("dataset.nq", "dataset.trig", "ontology.ttl")
+# RocksDB files that change without the data changing (its info log and lock file); every other
+# file of the store is written once by the build and only read afterwards.
+_STORE_VOLATILE = ("LOCK", "LOG")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_digests(release: Path) -> dict[str, dict[str, int | str]]:
+    """Size and sha256 of every dump and store file of a release (relative path -> digest), the
+    store's volatile files (RocksDB's info log and lock file) left out."""
+    files = sorted((release / "dumps").iterdir()) + sorted(
+        p for p in (release / "store").iterdir() if not _volatile(p.name)
+    )
+    return {
+        p.relative_to(release).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in files
+    }
+
+
+def _volatile(name: str) -> bool:
+    return name in _STORE_VOLATILE or name.startswith("LOG.old")
+
+
+class ReleaseCorrupt(KgError):
+    """A release whose files do not match its manifest."""
+
+
+def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = True) -> None:
+    """Check the release folder `release` against its `manifest`: every dump and store file
+    present with the recorded size and sha256, no store file the build did not write, and (with
+    `store`) the store opened read-only holding the recorded triples per graph and no others.
+    Raises ReleaseCorrupt naming the first file that differs. (`Release.verify()`.)"""
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ReleaseCorrupt(
+            f"{release / 'manifest.json'} records no file digests (a release built before they "
+            "were kept): rebuild it with 'kg build'"
+        )
+    fix = "the release is corrupt or truncated: rebuild it with 'kg build' (or roll back)"
+    for name in DUMPS:
+        if f"dumps/{name}" not in files:
+            raise ReleaseCorrupt(f"{release / 'manifest.json'} records no digest of dumps/{name}")
+    for rel, want in sorted(files.items()):
+        path = release / rel
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ReleaseCorrupt(f"{path} is missing; {fix}") from None
+        if size != want["bytes"]:
+            raise ReleaseCorrupt(
+                f"{path} has {size} bytes, the manifest says {want['bytes']}; {fix}"
+            )
+        if sha256_file(path) != want["sha256"]:
+            raise ReleaseCorrupt(
+                f"{path}: sha256 differs from the manifest's ({want['sha256'][:16]}…); {fix}"
+            )
+    extra = sorted(
+        p.name
+        for p in (release / "store").iterdir()
+        if not _volatile(p.name) and f"store/{p.name}" not in files
+    )
+    if extra:
+        raise ReleaseCorrupt(f"{release / 'store' / extra[0]} was not written by the build; {fix}")
+    if store:
+        _verify_store_counts(release, manifest, fix)
+
+
+def _verify_store_counts(release: Path, manifest: dict, fix: str) -> None:
+    graphs: dict[str, int] = manifest["graphs"]
+    db = OxigraphStore.open_read_only(release / "store")
+    query = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")
+    text = query.with_tables({("graph",): [(ox.NamedNode(g),) for g in sorted(graphs)]})
+    got = {r["graph"].value: int(r["triples"].value) for r in db.raw_query(text)}
+    total = len(db.quads())
+    del db  # read-only: nothing to flush
+    for graph, n in sorted(graphs.items()):
+        if got.get(graph, 0) != n:
+            raise ReleaseCorrupt(
+                f"{release / 'store'}: graph {graph} holds {got.get(graph, 0)} triples, the "
+                f"manifest says {n}; {fix}"
+            )
+    if total != sum(graphs.values()):
+        raise ReleaseCorrupt(
+            f"{release / 'store'} holds {total} quads, the manifest says {sum(graphs.values())} "
+            f"(graphs it does not list); {fix}"
+        )

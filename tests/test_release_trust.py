@@ -1,0 +1,249 @@
+"""Releases you can trust: verified against their manifest before they are served or published,
+builds into one output folder taking turns, killed builds' staging folders cleaned, and the
+release kept for rollback chosen by the order releases became current (issue 10, item 5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Built, run_kg
+from kg.errors import KgError
+from kg.paths import resource_dir
+from kg.release.build import HISTORY, build_lock, clean_staging, make_current, previous_release
+from kg.release.release import Release
+
+
+def current_release(out: Path) -> Path:
+    return Release.current(out).path
+
+
+def read_manifest(release: Path) -> dict:
+    return Release(release).manifest
+
+
+def verify_release(release: Path, *, store: bool = True) -> dict:
+    return Release(release).verify(store=store).manifest
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def release(built: Built, tmp_path: Path) -> Path:
+    """A private copy of the session's release, free to damage."""
+    copy = tmp_path / "output"
+    shutil.copytree(built.out, copy, symlinks=True)
+    return current_release(copy)
+
+
+def test_a_fresh_release_verifies(built: Built):
+    release = current_release(built.out)
+    manifest = verify_release(release)
+    files = manifest["files"]
+    assert {"dumps/dataset.nq", "dumps/dataset.trig", "dumps/ontology.ttl"} <= set(files)
+    assert any(name.startswith("store/") and name.endswith(".sst") for name in files)
+    assert not {"store/LOCK", "store/LOG"} & set(files)  # RocksDB rewrites those freely
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _largest_sst(release: Path) -> Path:
+    return max((release / "store").glob("*.sst"), key=lambda p: p.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda r: _truncate(r / "dumps" / "dataset.nq"), "dataset.nq has"),
+        (lambda r: _flip(r / "dumps" / "dataset.trig"), "dataset.trig: sha256 differs"),
+        (lambda r: (r / "dumps" / "ontology.ttl").unlink(), "ontology.ttl is missing"),
+        (lambda r: _flip(_largest_sst(r)), ".sst: sha256 differs"),
+        (lambda r: _truncate(_largest_sst(r)), ".sst has"),
+        (lambda r: (r / "store" / "999999.sst").write_bytes(b"x"), "999999.sst was not written"),
+    ],
+    ids=["truncated-dump", "flipped-dump", "missing-dump", "flipped-sst", "truncated-sst", "extra"],
+)
+def test_a_damaged_release_is_refused_naming_the_file(release: Path, damage, words: str):
+    damage(release)
+    with pytest.raises(KgError, match="corrupt or truncated") as info:
+        verify_release(release)
+    assert words in str(info.value)
+    assert str(release) in str(info.value)
+
+
+def test_store_counts_are_checked_against_the_manifest(release: Path):
+    """Files intact but a manifest whose triple counts differ from what the store holds."""
+    manifest = read_manifest(release)
+    graph = sorted(manifest["graphs"])[0]
+    manifest["graphs"][graph] += 1
+    (release / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KgError, match=f"graph {graph} holds"):
+        verify_release(release)
+    verify_release(release, store=False)  # the cheap check alone reads files only
+
+
+def test_a_release_without_digests_is_refused(release: Path):
+    manifest = read_manifest(release)
+    del manifest["files"]
+    (release / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(KgError, match="records no file digests"):
+        verify_release(release)
+
+
+def test_serve_and_publish_refuse_a_truncated_dump(release: Path, tmp_path: Path):
+    """Regression: a truncated dataset.nq was served silently (issue 10, item 5)."""
+    out = release.parent.parent
+    _truncate(release / "dumps" / "dataset.nq")
+    served = run_kg("serve", "--port", "0", "--out", str(out))
+    assert served.returncode == 2, served.stdout
+    assert "dataset.nq" in served.stderr and "corrupt or truncated" in served.stderr
+    published = run_kg("publish", "--site-dir", str(tmp_path / "site"), "--out", str(out))
+    assert published.returncode == 2
+    assert "dataset.nq" in " ".join(published.stderr.split())
+    assert not (tmp_path / "site").exists()
+
+
+def _fake_release(out: Path, build_id: str) -> None:
+    folder = out / "releases" / build_id
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"build_id": build_id}))
+
+
+def test_rollback_keeps_the_release_current_before_not_the_newest_folder(tmp_path: Path):
+    """Regression: pruning by folder time removed the release that was current just before when
+    it had been reused by a rebuild (its folder keeps its old time)."""
+    out = tmp_path / "output"
+    for build_id in ("aaaa", "bbbb"):
+        _fake_release(out, build_id)
+        make_current(out, build_id)
+    make_current(out, "aaaa")  # a rebuild of the first sources reuses its release
+    old = time.time() - 3600
+    os.utime(out / "releases" / "aaaa", (old, old))  # older folder than bbbb
+    _fake_release(out, "cccc")
+    make_current(out, "cccc")
+    assert sorted(p.name for p in (out / "releases").iterdir() if p.is_dir()) == ["aaaa", "cccc"]
+    assert current_release(out).name == "cccc"
+    assert previous_release(out) == "aaaa"
+    history = json.loads((out / "releases" / HISTORY).read_text())
+    assert history == ["aaaa", "bbbb", "aaaa", "cccc"]
+
+
+def test_staging_folders_of_dead_builds_are_removed_live_ones_kept(tmp_path: Path):
+    releases = tmp_path / "releases"
+    dead, live = releases / ".staging-dead", releases / ".staging-live"
+    for folder in (dead, live):
+        (folder / "store").mkdir(parents=True)
+    holder = subprocess.Popen(  # another process holds the live one, as a running build does
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+            str(live),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert clean_staging(releases) == [dead]
+        assert live.is_dir() and not dead.exists()
+    finally:
+        holder.communicate("", timeout=10)
+
+
+def _staging(out: Path) -> list[Path]:
+    return list((out / "releases").glob(".staging-*"))
+
+
+def test_builds_take_turns_and_a_killed_build_is_cleaned_up(tmp_path: Path):
+    """A second build waits for the lock (saying so) or, with --no-wait, exits 2. Regression: a
+    killed build's `.staging-*` folder stayed for ever; the next build now removes it."""
+    out = tmp_path / "output"
+    with build_lock(out):
+        refused = run_kg("build", "--out", str(out), "--no-wait")
+        assert refused.returncode == 2
+        assert "another kg build (pid " in refused.stderr and "--no-wait" in refused.stderr
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "kg", "build", "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = waiting.stderr.readline()  # it says so while it waits for the lock
+        assert f"waiting for another kg build (pid {os.getpid()}" in first
+        assert not _staging(out)
+    deadline = time.monotonic() + 120  # the lock is free: it goes on and starts staging
+    while not _staging(out) and waiting.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    waiting.send_signal(signal.SIGKILL)
+    waiting.communicate(timeout=30)
+    assert _staging(out), "the build finished before the kill"
+    assert not (out / "current").exists()
+    again = run_kg("build", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert not _staging(out)
+    verify_release(current_release(out))
+
+
+def _variant(tmp_path: Path, n: int) -> Path:
+    """A copy of the project's sources with one curator's note changed: a different release."""
+    folder = tmp_path / f"sources-{n}"
+    shutil.copytree(resource_dir("sources"), folder)
+    orgs = folder / "curation" / "organisations.csv"
+    text = orgs.read_text()
+    assert "company,curator: " in text
+    orgs.write_text(text.replace("company,curator: ", f"company,curator {n}: ", 1))
+    return folder
+
+
+@pytest.mark.slow
+def test_three_concurrent_builds_of_different_sources(tmp_path: Path):
+    """Regression: concurrent builds could leave `current` pointing at a release another build
+    pruned, all exiting 0. Now they take turns; the one current last is complete and verifies,
+    and the release kept beside it is the one current before."""
+    out = tmp_path / "output"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kg", "build", "--out", str(out), "--sources", str(src)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for src in (_variant(tmp_path, n) for n in range(3))
+    ]
+    results = [p.communicate(timeout=600) for p in procs]
+    for proc, (_stdout, stderr) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, stderr
+    history = json.loads((out / "releases" / HISTORY).read_text())
+    assert len(set(history)) == 3
+    current = current_release(out)
+    assert current.name == history[-1]
+    verify_release(current)
+    kept = sorted(p.name for p in (out / "releases").iterdir() if p.is_dir())
+    assert kept == sorted(history[-2:])
+    assert previous_release(out) == history[-2]
+    verify_release(out / "releases" / history[-2])
+    assert not list((out / "releases").glob(".staging-*"))

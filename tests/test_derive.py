@@ -60,6 +60,7 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/derive/62-license-strings.rq",
         "queries/derive/85-condition-outcomes.rq",
         "queries/derive/90-definition-verdicts.rq",
+        "queries/derive/94-definition-labels.rq",
         "queries/definitions/eu-ai-act-open-source-exemption.rq",
         "queries/definitions/mof-1-0.rq",
         "queries/definitions/osaid-1-0.rq",

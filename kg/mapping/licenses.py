@@ -105,7 +105,7 @@ def license_quads(base: Base, licenses: Iterable[License], aliases: Iterable[Ali
     for a in aliases:
         s = alias_iri(base, a.text)
         add(al, s, A, gao("LicenseAlias"))
-        add(al, s, LABEL, Literal(a.text.strip()))
+        add(al, s, LABEL, Literal(a.text.strip(), language="en"))
         add(al, s, gao("aliasText"), Literal(a.text))
         add(al, s, gao("aliasKey"), Literal(normalise(a.text)))
         for lid in a.licenses:

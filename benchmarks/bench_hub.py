@@ -134,7 +134,8 @@ def bench(n: int, work: Path, memory_gb: float, only: set[str]) -> dict[str, dic
     data = work / f"hub-{n}.jsonl"
     workspace = work / f"workspace-{n}"
     out = work / f"output-{n}"
-    shutil.rmtree(workspace, ignore_errors=True)
+    if not only or "import" in only:  # a run of later stages only reuses the import
+        shutil.rmtree(workspace, ignore_errors=True)
     stages = [
         ("synth", [sys.executable, "benchmarks/synth_hub.py", str(n), str(data)], n),
         ("import", [*KG, "import", "hf", str(data), "--workspace", str(workspace)], n),
@@ -145,6 +146,18 @@ def bench(n: int, work: Path, memory_gb: float, only: set[str]) -> dict[str, dic
                 sys.executable,
                 "-c",
                 RULES_SCRIPT,
+                str(workspace),
+                "tests/fixtures/hf/kb.ttl",
+                popular(n),
+            ],
+            None,
+        ),
+        (
+            "stream",
+            [
+                sys.executable,
+                "-c",
+                STREAM_SCRIPT,
                 str(workspace),
                 "tests/fixtures/hf/kb.ttl",
                 popular(n),
@@ -202,7 +215,7 @@ def bench(n: int, work: Path, memory_gb: float, only: set[str]) -> dict[str, dic
             row["rate"] = items / cpu  # per CPU second
         results[name] = row
         print(
-            f"  {n:>9,} {name:<22} {wall:8.1f} s {rss:8.0f} MB"
+            f"  {n:>9,} {name:<22} {wall:8.1f} s {cpu:8.1f} s {rss:8.0f} MB"
             + (f" {row['rate']:10,.0f} /s ({items:,})" if "rate" in row else ""),
             flush=True,
         )
@@ -236,17 +249,18 @@ def main() -> None:
     print(f"work folder {work}; memory limit {args.memory_gb} GB per stage")
     print(f"  {'N':>9} {'stage':<22} {'wall':>10} {'CPU':>10} {'peak RSS':>11} {'per CPU s':>10}")
     figures = {n: bench(n, work, args.memory_gb, set(args.stages)) for n in args.sizes}
-    print("\nper-decade ratios (time, peak RSS): 10 = linear in N")
+    print("\nper-decade ratios (wall, CPU, peak RSS): 10 = linear in N")
     for small, big in zip(args.sizes, args.sizes[1:], strict=False):
         for stage, row in figures[big].items():
             base = figures[small].get(stage, {})
             if "wall" in row and "wall" in base:
                 print(
-                    f"  {small:,} -> {big:,} {stage:<22} time x{row['wall'] / base['wall']:6.1f}"
+                    f"  {small:,} -> {big:,} {stage:<22} wall x{row['wall'] / base['wall']:6.1f}"
+                    f"  cpu x{row['cpu'] / max(base['cpu'], 0.01):6.1f}"
                     f"  rss x{row['rss'] / base['rss']:5.1f}"
                 )
                 for slug, (secs, _) in row.get("rules", {}).items():
-                    before = base["rules"].get(slug, [0])[0]
+                    before = base.get("rules", {}).get(slug, [0])[0]
                     if before > 0.01:
                         print(
                             f"  {'':>{len(f'{small:,} -> {big:,}')}}   {slug:<20} "

@@ -509,15 +509,15 @@ def test_endpoints_and_headers():
 
 
 def test_publish_options(built: Built, tmp_path: Path):
-    """--out is the static folder (tests/test_publish.py), so it does not go with --to; push
-    options need --to."""
+    """--site-dir is the static folder (tests/test_publish.py), so it does not go with --to;
+    push options need --to."""
     proc = run_kg(
         "publish",
         "--to",
         "http://127.0.0.1:9/store",
-        "--out",
+        "--site-dir",
         str(tmp_path / "site"),
-        "--release-from",
+        "--out",
         str(built.out),
     )
     assert proc.returncode == 2 and "static folder" in proc.stderr

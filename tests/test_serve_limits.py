@@ -30,10 +30,10 @@ from servers import KgServer
 KEYS = {name: f"{name}-key-0123456789abcdef" for name in ("light", "h1", "h2", "h3", "h4")}
 PUBLIC = "https://kg.example.org/genai/"
 MAX_BYTES = 200_000
-# About a second of work on the project's data: a cross product of two 1,200-row subqueries.
+# Two seconds or so of work on the project's data: a cross product of two 1,600-row subqueries.
 EXPENSIVE = (
-    "SELECT (COUNT(*) AS ?n) WHERE { { SELECT ?a WHERE { ?a ?b ?c } LIMIT 1200 } "
-    "{ SELECT ?d WHERE { ?d ?e ?f } LIMIT 1200 } }"
+    "SELECT (COUNT(*) AS ?n) WHERE { { SELECT ?a WHERE { ?a ?b ?c } LIMIT 1600 } "
+    "{ SELECT ?d WHERE { ?d ?e ?f } LIMIT 1600 } }"
 )
 CHEAP = "ASK { ?s ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"
@@ -308,8 +308,8 @@ def test_cheap_queries_keep_answering_while_four_clients_loop_expensive_ones(ser
     for t in threads:
         t.start()
     try:
-        deadline = time.monotonic() + 60
-        while sum(heavy_done) < 4 and time.monotonic() < deadline:  # the heavy ones are going
+        deadline = time.monotonic() + 90
+        while min(heavy_done) < 1 and time.monotonic() < deadline:  # each heavy one has run
             time.sleep(0.05)
         latencies = []
         for _ in range(10):
@@ -320,8 +320,9 @@ def test_cheap_queries_keep_answering_while_four_clients_loop_expensive_ones(ser
         stop.set()
         for t in threads:
             t.join(60)
-    assert sum(heavy_done) >= 4
-    # An expensive query takes about a second here; a cheap one waited for them before.
+    assert min(heavy_done) >= 1
+    # An expensive query takes about two seconds here; a cheap one waited for one or two of
+    # them before (median 1.6 s on the old server with 1,200-row subqueries).
     assert statistics.median(latencies) < 1.0, latencies
 
 
@@ -335,13 +336,17 @@ def test_an_unknown_api_key_is_refused(server: KgServer):
 
 
 def test_idle_connections_do_not_take_the_server_down_and_sigterm_is_honoured(built: Built):
-    """Regression (issue 10, item 3): one thread per connection; 2,000 idle connections closed
-    at once took the server down for minutes, and SIGTERM was ignored meanwhile. Here 300 idle
-    connections are open while the server answers, then closed at once, then 300 more are open
-    when SIGTERM comes: it stops within seconds."""
+    """Regression (issue 10, item 3): one thread per connection and a backlog of 5; 2,000 idle
+    connections closed at once took the server down for minutes, and SIGTERM was ignored
+    meanwhile (opening 300 connections one after the other took 48 s, 1,000 took 162 s). Here
+    300 idle connections open at once and stay open while the server answers, then are closed
+    at once, then 300 more (half of them mid-request) are open when SIGTERM comes: it stops
+    within seconds."""
     with KgServer(built.out, "--workers", "1", "--idle-timeout", "5") as srv:
         host, port = urllib.parse.urlsplit(srv.url).netloc.split(":")
+        started = time.monotonic()
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(300)]
+        assert time.monotonic() - started < 15  # seconds; the old server took 48 s for 300
         elapsed, reply = timed(http, srv.url + "sparql?query=ASK%7B%7D")
         assert reply.status == 200 and elapsed < 5
         for s in idle:
@@ -349,8 +354,7 @@ def test_idle_connections_do_not_take_the_server_down_and_sigterm_is_honoured(bu
         elapsed, reply = timed(http, srv.url + "model/llama-2")
         assert reply.status == 200 and elapsed < 5
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(300)]
-        half = [s for s in idle[:150]]
-        for s in half:  # half of them started a request and went quiet
+        for s in idle[:150]:  # half of them started a request and went quiet
             s.sendall(b"GET /model/llama-2 HTTP/1.1\r\nHost: x\r\n")
         assert srv.proc is not None
         started = time.monotonic()
@@ -492,6 +496,8 @@ def test_every_html_answer_has_a_content_security_policy(server: KgServer):
         assert reply.headers["Content-Type"].startswith("text/html")
         csp = reply.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    badge = http(server.url + "badge/model/llama-2.svg")  # SVG is a document that runs scripts
+    assert badge.status == 200 and "default-src 'none'" in badge.headers["Content-Security-Policy"]
     query_page = http(server.url + "query").headers["Content-Security-Policy"]
     assert "'sha256-" in query_page  # its own inline script may run, nothing else
 

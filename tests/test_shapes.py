@@ -161,6 +161,169 @@ def test_engines_agree_on_the_paper(built: Built):
     assert res.output.startswith("Conforms: 0 violation(s), 2 warning(s), 3 info.")
 
 
+SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+COMPONENTS = {
+    SH.minCount: "MinCount",
+    SH.maxCount: "MaxCount",
+    SH.datatype: "Datatype",
+    SH["class"]: "Class",
+    SH["in"]: "In",
+    SH["or"]: "Or",
+    SH.hasValue: "HasValue",
+    SH.nodeKind: "NodeKind",
+    SH.minInclusive: "MinInclusive",
+    SH.maxInclusive: "MaxInclusive",
+    SH.minExclusive: "MinExclusive",
+    SH.maxLength: "MaxLength",
+    SH.qualifiedValueShape: "QualifiedMinCount",
+    SH.sparql: "SPARQL",
+}
+EX = rdflib.Namespace(NS["ex"])
+
+
+def constraints(shapes: rdflib.Graph) -> dict[tuple[str, str], tuple]:
+    """Every constraint of a targeted shape or of its property shapes: (shape, component) ->
+    (shape node, its node shape, the constraint's parameter)."""
+    found = {}
+    for p in (SH.targetClass, SH.target, SH.targetSubjectsOf):
+        for node_shape in shapes.subjects(p):
+            for shape in [node_shape, *shapes.objects(node_shape, SH.property)]:
+                for predicate, component in COMPONENTS.items():
+                    for param in shapes.objects(shape, predicate):
+                        found[(str(shape), component)] = (shape, node_shape, param)
+    return found
+
+
+def _values(g: rdflib.Graph, focus, path, shapes: rdflib.Graph) -> list[tuple]:
+    """The triples that give `focus` its values on a predicate or alternative path."""
+    if isinstance(path, rdflib.URIRef):
+        return list(g.triples((focus, path, None)))
+    alternatives = shapes.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return [
+            t
+            for p in rdflib.collection.Collection(shapes, alternatives)
+            for t in g.triples((focus, p, None))
+        ]
+    inverse = shapes.value(path, SH.inversePath)
+    if inverse is not None:
+        return list(g.triples((None, inverse, focus)))
+    return []
+
+
+def _first_path(path, shapes: rdflib.Graph):
+    alternatives = shapes.value(path, SH.alternativePath)
+    return (
+        path
+        if alternatives is None
+        else next(iter(rdflib.collection.Collection(shapes, alternatives)))
+    )
+
+
+def break_constraint(
+    g: rdflib.Graph, shapes: rdflib.Graph, shape, param, component: str, focus
+) -> bool:
+    """Edit `g` so that `focus` breaks the constraint; False where no edit applies (the
+    constraint must then break in a hand-written case of cases.yaml)."""
+    path = shapes.value(shape, SH.path)
+    if path is None or (shapes.value(path, SH.inversePath) is not None and component != "MinCount"):
+        return False
+    old = _values(g, focus, path, shapes)
+    first = _first_path(path, shapes)
+    if component == "MinCount":
+        for t in old:
+            g.remove(t)
+        return bool(old)
+    if component == "MaxCount":  # more values of the same kind as the one there
+        for i in range(int(param) + 1):
+            g.add((focus, first, _another(old[0][2] if old else None, i)))
+        return True
+    if component in ("Class", "In", "Or"):
+        g.add((focus, first, EX["not-an-instance"]))
+        return True
+    if component == "Datatype":
+        replacement = rdflib.Literal(1) if param == XSD_STRING else rdflib.Literal("not a value")
+    elif component == "NodeKind":
+        replacement = rdflib.Literal("not an IRI")
+    elif component == "MaxLength":
+        replacement = rdflib.Literal("x" * (int(param) + 1))
+    elif component in ("MinInclusive", "MaxInclusive", "MinExclusive"):
+        step = {"MinInclusive": -1, "MaxInclusive": 1, "MinExclusive": 0}[component]
+        replacement = rdflib.Literal(int(param) + step)
+    else:
+        replacement = None
+    if replacement is None or not old:
+        return False
+    for t in old:
+        g.remove(t)
+    g.add((focus, first, replacement))
+    return True
+
+
+XSD_STRING = rdflib.URIRef("http://www.w3.org/2001/XMLSchema#string")
+
+
+def _another(value: rdflib.term.Node | None, i: int) -> rdflib.term.Node:
+    """A value like `value` (an IRI, a number, a boolean, a text) but different from it."""
+    if not isinstance(value, rdflib.Literal):
+        return EX[f"extra-{i}"]
+    python = value.toPython()
+    if isinstance(python, bool):
+        return rdflib.Literal(not python)
+    if isinstance(python, int):
+        return rdflib.Literal(python + i + 1, datatype=value.datatype)
+    if value.language or value.datatype in (None, XSD_STRING):
+        return rdflib.Literal(f"{value} {i}", datatype=value.datatype, lang=value.language)
+    return rdflib.Literal(f"{value} {i}")  # a plain text, never an ill-typed literal
+
+
+def test_every_shape_constraint_is_exercised(shapes, vocabulary):
+    """Each constraint of every targeted shape breaks, on both engines alike: in a case of
+    cases.yaml, or else in a fixture edited to break it (one edited fixture per component, the
+    constraints broken on one of their focus nodes each)."""
+    all_constraints = constraints(shapes)
+    exercised = {
+        (r.shape, r.constraint.removesuffix("ConstraintComponent"))
+        for case in CASES
+        for r in reference(case, shapes, vocabulary).results
+    }
+    by_component: dict[str, list] = {}
+    for key, found in sorted(all_constraints.items()):
+        if key not in exercised:
+            by_component.setdefault(key[1], []).append((key, *found))
+    base = fixture_graph(vocabulary)
+    engine = StoreShapes(shapes, graph_copy(base))
+    for component, items in sorted(by_component.items()):
+        g = fixture_graph(vocabulary)
+        expected = {}
+        for key, shape, node_shape, param in items:
+            path = shapes.value(shape, SH.path)
+            nodes = sorted((_rdf(n) for n in engine.focus_nodes(node_shape)), key=str)
+            # a focus node that has values on the path, where there is one
+            nodes.sort(key=lambda n: path is None or not _values(g, n, path, shapes))
+            if nodes and break_constraint(g, shapes, shape, param, component, nodes[0]):
+                expected[key] = str(nodes[0])
+        report = store_engine(g, shapes)
+        reference_report = validate_graph(g, shapes)
+        assert full(report) == full(reference_report), (
+            component,
+            set(full(report)) ^ set(full(reference_report)),
+        )
+        fired = {
+            (r.shape, r.constraint.removesuffix("ConstraintComponent"), r.focus)
+            for r in report.results
+        }
+        exercised |= {key for key, focus in expected.items() if (*key, focus) in fired}
+    missing = sorted(set(all_constraints) - exercised)
+    assert missing == [], [
+        (s, c, str(shapes.value(all_constraints[(s, c)][0], SH.message))) for s, c in missing
+    ]
+
+
+def _rdf(term) -> rdflib.term.Node:
+    return rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else rdflib.BNode(term.value)
+
+
 @pytest.mark.parametrize(
     "extra",
     [

@@ -19,7 +19,7 @@ from typing import Any
 from kg.errors import QueryError
 from kg.fsutil import write_atomic
 from kg.paths import resource_dir
-from kg.store import OxigraphStore
+from kg.store import GraphStore
 from kg.store.queries import QueryFile, library, parse_query_file
 
 ERRATA_COLUMNS = (
@@ -120,7 +120,7 @@ def load_checks(folder: Path | None = None) -> list[Check]:
     return out
 
 
-def run_check(store: OxigraphStore, check: Check) -> CheckResult:
+def run_check(store: GraphStore, check: Check) -> CheckResult:
     result = store.select(check.query)
     missing = [c for c in check.query.columns if c not in result.variables]
     if missing:
@@ -135,7 +135,7 @@ def run_check(store: OxigraphStore, check: Check) -> CheckResult:
     return CheckResult(check, list(check.query.columns), rows)
 
 
-def run_checks(store: OxigraphStore, checks: list[Check] | None = None) -> list[CheckResult]:
+def run_checks(store: GraphStore, checks: list[Check] | None = None) -> list[CheckResult]:
     return [run_check(store, c) for c in (checks if checks is not None else load_checks())]
 
 

@@ -19,7 +19,7 @@ from rdflib.namespace import RDF, SH
 
 from kg.errors import KgError
 from kg.paths import resource_dir
-from kg.store import OxigraphStore
+from kg.store import GraphStore
 from kg.vocab.namespaces import GAO
 
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -165,7 +165,7 @@ def _record(data: rdflib.Graph, focus: rdflib.term.Node | None) -> str | None:
 
 
 def validate_store(
-    store: OxigraphStore, base: str, shapes_dir: Path | None = None
+    store: GraphStore, base: str, shapes_dir: Path | None = None
 ) -> ValidationReport:
     shapes = load_shapes(shapes_dir)
     data = data_graph(store.quads(), exclude_prefix=f"{base}graph/derived/")

@@ -14,8 +14,7 @@ from kg.checks.sparql_checks import (
     summary_line,
     write_check_reports,
 )
-from kg.cli.common import OutOption, user_errors
-from kg.release.release import Release
+from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -31,20 +30,25 @@ def check(
         ),
     ] = FailOn.ERROR,
     out: OutOption = None,
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Run the checks (queries/checks/) and write reports/checks.{md,json} into the release."""
+    """Run the checks (queries/checks/) and write reports/checks.{md,json} into the release
+    (with --endpoint: run them on that store and write no report)."""
     with user_errors():
-        release = Release.current(out)
-        results = run_checks(release.open_store())
-        release.reports.mkdir(exist_ok=True)
-        written = write_check_reports(results, release.reports, fail_on)
+        opened = open_store(out, endpoint)
+        results = run_checks(opened.store)
+        opened.store.close()
+        written = []
+        if endpoint is None and opened.release is not None:
+            opened.release.reports.mkdir(exist_ok=True)
+            written = write_check_reports(results, opened.release.reports, fail_on)
     for r in results:
         typer.echo(("FAIL " if r.fails(fail_on) else "     ") + summary_line(r))
     code = exit_code(results, fail_on)
     failing = sum(r.fails(fail_on) for r in results)
     typer.echo(
         f"{len(results)} checks, {sum(not r.passed for r in results)} with findings, "
-        f"{failing} failing at --fail-on {fail_on.value}. Reports: "
-        + ", ".join(str(p) for p in written)
+        f"{failing} failing at --fail-on {fail_on.value}."
+        + (" Reports: " + ", ".join(str(p) for p in written) if written else "")
     )
     raise typer.Exit(code)

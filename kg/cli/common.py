@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from kg.errors import KgError
+
+if TYPE_CHECKING:
+    from kg.release.release import Release
+    from kg.store.base import GraphStore
+    from kg.vocab.namespaces import Base
 
 OutOption = Annotated[
     Path | None,
@@ -61,3 +68,44 @@ def progress(console: Console) -> Callable[[str], None]:
     if not sys.stderr.isatty():
         return lambda _msg: None
     return lambda msg: console.print(f"[dim]… {msg}[/]")
+
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        help="Run against this SPARQL 1.1 query endpoint (for example a store filled by "
+        "'kg publish --to') instead of the built store.",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class OpenStore:
+    """The store a command reads: the built release's, or a SPARQL endpoint's (`--endpoint`).
+    `release` is the local release, if there is one (its base names the graphs to read)."""
+
+    store: GraphStore
+    base: Base
+    release: Release | None
+
+
+def open_store(out: Path | None, endpoint: str | None) -> OpenStore:
+    """The release's embedded store, or with `endpoint` the release's graphs at that endpoint
+    (under the local release's base if there is one, else `$KG_BASE` or the default base)."""
+    from kg.release.release import Release
+    from kg.store.endpoint import EndpointStore
+    from kg.vocab.namespaces import DEFAULT_BASE, Base
+
+    try:
+        release: Release | None = Release.current(out)
+    except KgError:
+        if endpoint is None:
+            raise
+        release = None
+    if endpoint is None:
+        assert release is not None
+        return OpenStore(release.open_store(), release.base, release)
+    base = release.base if release else Base(os.environ.get("KG_BASE") or DEFAULT_BASE)
+    return OpenStore(EndpointStore(endpoint, base=base.base), base, release)

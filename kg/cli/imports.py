@@ -193,3 +193,87 @@ def unresolved_keys(keys: Counter[str]) -> Counter[str]:
     rule = next(r for r in rules() if r.slug == "hub-license")
     resolved = {stand_in[t.subject] for t in store.run(rule.query) if t.subject in stand_in}
     return Counter({k: n for k, n in keys.items() if k not in resolved})
+
+
+FMTI_URL_ENV = "KG_FMTI_URL"
+FMTI_URL = "https://codeload.github.com/stanford-crfm/fmti/tar.gz/refs/heads/main"
+
+
+@imports.command("fmti")
+def fmti(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A clone or snapshot of stanford-crfm/fmti (default: download the snapshot).",
+            show_default=False,
+        ),
+    ] = None,
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar=FMTI_URL_ENV, help="Snapshot archive to download when DIR is not given."
+        ),
+    ] = FMTI_URL,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            help="Curated sources folder to match developers and models against "
+            "(default: the project's)."
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Import the Foundation Model Transparency Index (2023, 2024, 2025 editions) into the
+    workspace: imports/fmti.csv and imports/fmti-indicators.csv."""
+    from kg.fsutil import write_atomic
+    from kg.sources import fmti as f
+    from kg.sources.download import download_snapshot, snapshot_info
+
+    with user_errors():
+        ws = Workspace(workspace_root(workspace))
+        root = sources or resource_dir("sources")
+        src = load_sources(root, vocabulary(load_ontology()))
+        commit, retrieved, where = "", dt.date.today().isoformat(), str(folder or url)
+        if folder is None:
+            folder = download_snapshot(url, ws.root / "downloads" / "fmti", progress=True)
+            info = snapshot_info(folder)
+            if info is not None:
+                commit, retrieved = info.commit or "", info.retrieved[:10]
+        data = f.read_fmti(folder)
+        organisations = {f.normalise(o.name): o.id for o in src.organisations}
+        organisations |= {f.normalise(o.id): o.id for o in src.organisations}
+        models: dict[str, str] = {}
+        for m in src.models:
+            models[f.normalise(m.name)] = m.id
+            models[f.normalise(m.table3_label)] = m.id
+        links = f.link(data, organisations, models, f.load_flagships(root))
+        scores, indicators = f.to_csv(data, links)
+        provenance = Provenance(
+            source="fmti",
+            title=f.TITLE,
+            upstream=f.UPSTREAM,
+            license=f.LICENSE,
+            attribution=f.ATTRIBUTION,
+            commit=commit,
+            retrieved=retrieved,
+            folder=where,
+            records=len(data.scores),
+        )
+        write_atomic(ws.path(Path(f.INDICATOR_FILE).name), indicators.encode("utf-8"))
+        target = ws.write(Path(f.IMPORT_FILE).name, scores.encode("utf-8"), provenance)
+    editions = Counter(e for e, _ in data.developers())
+    typer.echo(
+        f"Imported {len(data.scores)} scores of {len(data.developers())} developer assessments "
+        f"({', '.join(f'{e}: {n}' for e, n in sorted(editions.items()))}) on "
+        f"{len(data.indicators)} indicators, {sum(1 for s in data.scores if s.disclosure)} with a "
+        f"disclosure, into {target}."
+    )
+    typer.echo(
+        f"Matched {len(links.organisations)} developer(s) to organisations and "
+        f"{sum(1 for _, mid in links.models.values() if mid)} flagship model(s) to models."
+    )
+    for line in links.unmatched:
+        typer.echo(f"  not matched: {line}")
+    for note in data.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo("Run kg build to load it; kg query transparency lists the scores.")

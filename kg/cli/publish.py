@@ -12,7 +12,13 @@ import typer
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
 from kg.outputs.site import publish as run_publish
-from kg.outputs.store_upload import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS, upload_release
+from kg.outputs.store_upload import (
+    CHUNK_TRIPLES,
+    LOCK_EXPIRY,
+    METHODS,
+    UploadResult,
+    upload_release,
+)
 from kg.release.release import Release
 
 
@@ -120,22 +126,21 @@ def publish(
     --site-dir DIR, or push the release into a SPARQL 1.1 store with --to URL."""
     with user_errors():
         release = release_folder(out).verify()  # never publish a corrupt or truncated release
+        pushing = {
+            "--update-url": update_url,
+            "--query-url": query_url,
+            "--header": header,
+            "--lock-expiry": lock_expiry != LOCK_EXPIRY,
+            "--method": method != "gsp",
+        }
+        static = {"--site-dir": target, "--issued": issued, "--site": site}
+        static |= {"--sparql": sparql, "--contact": contact}
         if to is None:
-            pushing = {
-                "--update-url": update_url,
-                "--query-url": query_url,
-                "--header": header,
-                "--lock-expiry": lock_expiry != LOCK_EXPIRY,
-            }
-            given = [name for name, value in pushing.items() if value]
-            if given or method != "gsp":
-                raise KgError(f"{', '.join(given) or '--method'} only applies with --to URL")
-            date = issued or dt.date.today().isoformat()
-            dt.date.fromisoformat(date)
-            written = run_publish(release, target or Path("site"), date, site, sparql, contact)
-            typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
+            if given := [name for name, value in pushing.items() if value]:
+                raise KgError(f"{', '.join(given)} only applies with --to URL")
+            _publish_site(release, target, issued, site, sparql, contact)
             return
-        if target is not None or issued or site or sparql or contact:
+        if [name for name, value in static.items() if value]:
             raise KgError(
                 "--to pushes to a store; --site-dir, --issued, --site, --sparql and --contact "
                 "are for the static folder: run kg publish twice for both"
@@ -154,6 +159,26 @@ def publish(
             lock_expiry=lock_expiry,
             step=progress(err_console),
         )
+    typer.echo(_upload_summary(result, to))
+
+
+def _publish_site(
+    release: Release,
+    target: Path | None,
+    issued: str | None,
+    site: str | None,
+    sparql: str | None,
+    contact: str | None,
+) -> None:
+    """`kg publish --site-dir DIR`: the static release."""
+    date = issued or dt.date.today().isoformat()
+    dt.date.fromisoformat(date)
+    written = run_publish(release, target or Path("site"), date, site, sparql, contact)
+    typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
+
+
+def _upload_summary(result: UploadResult, to: str) -> str:
+    """One line on what `kg publish --to URL` did."""
     before = (
         f"replacing release {result.previous}" if result.previous else "no release recorded before"
     )
@@ -164,7 +189,7 @@ def publish(
             f"; first emptied {result.stale_staging} staging graph(s) and removed "
             f"{result.expired_locks} expired lock(s) of pushes that did not finish"
         )
-    typer.echo(
+    return (
         f"Pushed release {result.build_id} to {to}: {len(result.graphs) - 1} graphs and the "
         f"release record {result.record}, {result.triples} triples ({before}); verified; "
         f"{result.requests} requests in {result.seconds:.1f} s"

@@ -11,9 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kg.cli.common import OutOption, user_errors
+from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.errors import QueryError
-from kg.release.release import Release
 from kg.serve.protocol import serialize_select
 from kg.store.queries import library, resolve
 
@@ -49,8 +48,9 @@ def query(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     list_: Annotated[bool, typer.Option("--list", help="List the library's queries.")] = False,
     out: OutOption = None,
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Run a named query or a .rq file against the built store."""
+    """Run a named query or a .rq file against the built store (or --endpoint)."""
     console = Console()
     with user_errors():
         if list_:
@@ -59,12 +59,12 @@ def query(
         if not name:
             raise QueryError("give a query name or a .rq file (or --list)")
         qf = resolve(name)
-        release = Release.current(out)
-        store = release.open_store()
-        prefixes = release.base.prefixes()
+        opened = open_store(out, endpoint)
+        prefixes = opened.base.prefixes()
         terms = qf.bindings(_parse_params(param or []), prefixes)
-        result = store.run(qf, terms)
+        result = opened.store.run(qf, terms)
         _print(result, fmt, console, prefixes)
+        opened.store.close()
 
 
 def _list(console: Console) -> None:
@@ -85,7 +85,7 @@ def _print(
     if isinstance(result, ox.QueryBoolean):
         print("true" if bool(result) else "false")
         return
-    if isinstance(result, ox.QueryTriples):
+    if isinstance(result, ox.QueryTriples | list):  # a CONSTRUCT (a list from an endpoint)
         out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"")
         return
     if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server

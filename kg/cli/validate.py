@@ -10,9 +10,8 @@ import typer
 
 from kg.checks.shacl_sparql import validate_release_store
 from kg.checks.validate import render_text, validate_store
-from kg.cli.common import OutOption, user_errors
+from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.fsutil import write_atomic
-from kg.release.release import Release
 
 
 class Engine(StrEnum):
@@ -30,7 +29,8 @@ def validate(
         Path | None,
         typer.Option(
             help="Where to write the sh:ValidationReport as Turtle "
-            "(default: the release's reports/validation.ttl)."
+            "(default: the release's reports/validation.ttl; with --endpoint, not written "
+            "unless given)."
         ),
     ] = None,
     shapes: Annotated[
@@ -43,14 +43,20 @@ def validate(
             "reference engine over an rdflib copy (same results, slower)."
         ),
     ] = Engine.store,
+    endpoint: EndpointOption = None,
 ) -> None:
-    """Check the built graph against the SHACL shapes."""
+    """Check the built graph (or the one at --endpoint) against the SHACL shapes."""
     with user_errors():
-        release = Release.current(out)
+        opened = open_store(out, endpoint)
         run = validate_release_store if engine is Engine.store else validate_store
-        result = run(release.open_store(), release.base.base, shapes)
-        target = report or release.reports / "validation.ttl"
-        write_atomic(target, result.graph.serialize(format="turtle").encode())
+        result = run(opened.store, opened.base.base, shapes)
+        opened.store.close()
+        target = report
+        if target is None and endpoint is None and opened.release is not None:
+            target = opened.release.reports / "validation.ttl"
+        if target is not None:
+            write_atomic(target, result.graph.serialize(format="turtle").encode())
     typer.echo(render_text(result), nl=False)
-    typer.echo(f"Report written to {target}")
+    if target is not None:
+        typer.echo(f"Report written to {target}")
     raise typer.Exit(0 if result.conforms else 1)

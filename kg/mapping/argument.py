@@ -4,6 +4,7 @@ CiTO, the curators' links and alignments in their own graphs with one SSSOM reco
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pyoxigraph import Literal, NamedNode, Quad
 
@@ -45,6 +46,20 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+class _SectionGraphs:
+    """The named graph of each section of the paper, and which section each item is in."""
+
+    def __init__(self, graph_of: Callable[[str], NamedNode]) -> None:
+        self.graph_of = graph_of
+        self.graphs: dict[str, GraphWriter] = {}
+        self.sections: set[str] = set()
+        self.section_of: dict[str, str] = {}
+
+    def writer(self, section: str) -> GraphWriter:
+        iri = self.graph_of(section)
+        return self.graphs.setdefault(iri.value, GraphWriter(iri))
+
+
 class StatementsMapper:
     def __init__(self, base: Base) -> None:
         self.b = base
@@ -65,17 +80,24 @@ class StatementsMapper:
         return self.b.graph("paper", name)
 
     def quads(self, st: CuratedStatements) -> list[Quad]:
-        graphs: dict[str, GraphWriter] = {}
+        """Every item of the argument in the graph of its section, the references, and the
+        curators' links, alignments and identifiers in their own graphs."""
+        sec = _SectionGraphs(self.section_graph)
+        self._statements(st, sec)
+        self._claims(st, sec)
+        self._recommendations(st, sec)
+        self._regulations(st, sec)
+        refs, curation = self._works(st)
+        self._citations(st, sec)
+        quads = [q for gr in (*sec.graphs.values(), refs, curation) for q in gr.quads]
+        quads += self._curated_records(st)
+        quads += self._metadata(sec.sections, sec.graphs)
+        return quads
 
-        def g(section: str) -> GraphWriter:
-            iri = self.section_graph(section)
-            return graphs.setdefault(iri.value, GraphWriter(iri))
-
-        sections: set[str] = set()
-        section_of: dict[str, str] = {}
+    def _statements(self, st: CuratedStatements, sec: _SectionGraphs) -> None:
         for s in st.statements:
             n = self.iri(st, s.id)
-            gr = g(s.section)
+            gr = sec.writer(s.section)
             self._common(gr, n, s.id, s.title, s.summary, s.section, s.record)
             gr.add(n, A, gao(KIND_CLASS[s.kind]))
             for stage in s.stages:
@@ -83,30 +105,36 @@ class StatementsMapper:
             if s.kind in ("risk", "opportunity") and s.section in AREA:
                 gr.add(n, gao("impactArea"), gao(AREA[s.section]))
             gr.add(n, gao("arguedWithoutCitation"), boolean(s.uncited))
-            sections.add(s.section)
-            section_of[s.id] = s.section
+            sec.sections.add(s.section)
+            sec.section_of[s.id] = s.section
+
+    def _claims(self, st: CuratedStatements, sec: _SectionGraphs) -> None:
         for c in st.claims:
             n = self.iri(st, c.id)
-            gr = g(c.section)
+            gr = sec.writer(c.section)
             self._common(gr, n, c.id, c.title, c.summary, c.section, c.record)
             gr.add(n, A, gao("Claim"))
             gr.add(n, gao("number"), integer(c.number))
             gr.add(n, gao("verdict"), gao(c.verdict))
             gr.add(n, gao("verdictSummary"), Literal(c.verdict_summary, language="en"))
             gr.add(n, gao("arguedWithoutCitation"), boolean(c.uncited))
-            sections.add(c.section)
-            section_of[c.id] = c.section
+            sec.sections.add(c.section)
+            sec.section_of[c.id] = c.section
+
+    def _recommendations(self, st: CuratedStatements, sec: _SectionGraphs) -> None:
         for r in st.recommendations:
             n = self.iri(st, r.id)
-            gr = g(r.section)
+            gr = sec.writer(r.section)
             self._common(gr, n, r.id, r.title, r.summary, r.section, r.record)
             gr.add(n, A, gao("Recommendation"))
             gr.add(n, gao("number"), integer(r.number))
-            sections.add(r.section)
-            section_of[r.id] = r.section
+            sec.sections.add(r.section)
+            sec.section_of[r.id] = r.section
+
+    def _regulations(self, st: CuratedStatements, sec: _SectionGraphs) -> None:
         for reg in st.regulations:
             n = self.iri(st, reg.id)
-            gr = g(reg.section)
+            gr = sec.writer(reg.section)
             self._common(gr, n, reg.id, reg.title, None, reg.section, reg.record)
             gr.add(n, A, gao("PolicyInstrument"))
             gr.add(n, gao("shortTitle"), Literal(reg.short_title))
@@ -126,8 +154,11 @@ class StatementsMapper:
                 gr.add(
                     n, gao("openSourcePosition"), Literal(reg.open_source_position, language="en")
                 )
-            sections.add(reg.section)
-            section_of[reg.id] = reg.section
+            sec.sections.add(reg.section)
+            sec.section_of[reg.id] = reg.section
+
+    def _works(self, st: CuratedStatements) -> tuple[GraphWriter, GraphWriter]:
+        """The cited works, and the curators' identifiers for them (kept apart)."""
         refs = GraphWriter(self.b.graph("paper", "references"))
         curation = GraphWriter(self.b.graph("curation", "identifiers"))
         for w in st.works:
@@ -146,9 +177,12 @@ class StatementsMapper:
                 curation.add(n, DCTERMS + "identifier", Literal(w.identifier))
             refs.add(n, DCTERMS + "source", NamedNode(PAPER_IRI))
             refs.add(n, gao("curatedRecord"), Literal(w.record))
+        return refs, curation
+
+    def _citations(self, st: CuratedStatements, sec: _SectionGraphs) -> None:
         for cit in st.citations:
             citing = self.iri(st, cit.citing)
-            gr = g(section_of[cit.citing])
+            gr = sec.writer(sec.section_of[cit.citing])
             node = self.b.iri("citation", SOURCE_KEY, cit.citing, cit.cited)
             stance = NamedNode(STANCE[cit.stance])
             gr.add(node, A, NamedNode(CITO + "Citation"))
@@ -157,7 +191,10 @@ class StatementsMapper:
             gr.add(node, gao("citationStance"), stance)
             gr.add(node, gao("curatedRecord"), Literal(cit.record))
             gr.add(citing, stance, self.work(cit.cited))
-        quads = [q for gr in (*graphs.values(), refs, curation) for q in gr.quads]
+
+    def _curated_records(self, st: CuratedStatements) -> list[Quad]:
+        """The curators' links and alignments, each with its SSSOM mapping record."""
+        quads: list[Quad] = []
         quads += self._records(
             st,
             self.b.graph("curation", "links"),
@@ -198,7 +235,6 @@ class StatementsMapper:
                 for al in st.alignments
             ],
         )
-        quads += self._metadata(sections, graphs)
         return quads
 
     def _common(

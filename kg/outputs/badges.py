@@ -115,35 +115,49 @@ class Badges:
         return self.base.base + path[len(FOLDER) + 1 : -len(".svg")]
 
     def openness(self, model: str) -> Openness | None:
-        bindings = {
-            "model": ox.NamedNode(model),
-            "source": ox.NamedNode(self.base.base + SOURCE),
-        }
-        rows = self.store.select(self.query, bindings).rows
-        if not rows:
-            return None
-        seen: dict[str, str] = {}
-        for r in rows:  # one row per assessment (a model with two labels gives two)
-            kind = r.get("category") or r.get("status")
-            seen.setdefault(r["assessment"].value, kind.value.rsplit("#", 1)[-1] if kind else "")
-        kinds = list(seen.values())
-        return Openness(
-            model,
-            min(r["label"].value for r in rows),
-            kinds.count("open"),
-            kinds.count("semi-open"),
-            kinds.count("closed"),
-            kinds.count("not-publicly-available"),
-            kinds.count("not-applicable"),
-            len(kinds),
-        )
+        """What the badge of `model` shows, or None when it is not a model."""
+        return self._openness({"model": ox.NamedNode(model)}).get(model)
 
-    def svg(self, model: str) -> str | None:
-        """The badge of `model`, or None when the paper does not assess it."""
-        o = self.openness(model)
+    def all(self) -> dict[str, Openness]:
+        """Every model's openness, by one query (for writing every badge)."""
+        return self._openness({})
+
+    def _openness(self, bindings: dict[str, ox.NamedNode]) -> dict[str, Openness]:
+        bindings = {**bindings, "source": ox.NamedNode(self.base.base + SOURCE)}
+        rows = self.store.select(self.query, bindings).rows
+        kinds: dict[str, dict[str, str]] = {}
+        labels: dict[str, str] = {}
+        for r in rows:  # one row per assessment (a model with two labels gives two)
+            model = r["model"].value
+            kind = r.get("category") or r.get("status")
+            label = kind.value.rsplit("#", 1)[-1] if kind else ""
+            kinds.setdefault(model, {}).setdefault(r["assessment"].value, label)
+            labels[model] = min(labels.get(model, r["label"].value), r["label"].value)
+        out = {}
+        for model, seen in kinds.items():
+            k = list(seen.values())
+            out[model] = Openness(
+                model,
+                labels[model],
+                k.count("open"),
+                k.count("semi-open"),
+                k.count("closed"),
+                k.count("not-publicly-available"),
+                k.count("not-applicable"),
+                len(k),
+            )
+        return out
+
+    @staticmethod
+    def image(o: Openness | None) -> str | None:
+        """The badge's SVG for what `o` counts (None: no badge)."""
         if o is None or o.assessed == 0:
             return None
         return svg("openness", o.value, o.colour, o.title)
+
+    def svg(self, model: str) -> str | None:
+        """The badge of `model`, or None when the paper does not assess it."""
+        return self.image(self.openness(model))
 
     def snippets(self, model: str) -> dict[str, str]:
         """Markdown and HTML that show the badge and link to the model's page."""

@@ -371,8 +371,8 @@ def publish(
         ]
         (staging / "index.html").write_text(pages.index(links), encoding="utf-8")
         (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
-        for iri in written:
-            image, path = badges.svg(iri), badges.path(iri)
+        for iri, openness in sorted(badges.all().items()):
+            image, path = badges.image(openness), badges.path(iri)
             if image is not None and path is not None:
                 (staging / path).parent.mkdir(parents=True, exist_ok=True)
                 (staging / path).write_text(image, encoding="utf-8")

@@ -16,7 +16,7 @@ prunes the release another is about to point `current` at. Each build also locks
 folder; staging folders nobody holds are left by killed builds and are removed by the next one.
 `output/releases/history.json` records the order in which releases became current: the release
 kept for rollback is the one current before, whatever the folders' times. The manifest records
-the size and sha256 of every dump and store file (`kg.release.integrity`, decision 14).
+the size and sha256 of every dump and store file (`kg.release.integrity`, decision 15).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from kg.checks.derive import derive
 from kg.errors import KgError
 from kg.fsutil import write_atomic
 from kg.mapping.argument import StatementsMapper
+from kg.mapping.fmti import fmti_quads
 from kg.mapping.hf import hf_quads
 from kg.mapping.paper import Mapper
 from kg.mapping.tracker import tracker_quads
@@ -50,6 +51,7 @@ from kg.paths import resource_dir
 from kg.release.integrity import DUMPS, file_digests, sha256_file
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
+from kg.sources.fmti import load_imported as load_fmti
 from kg.sources.hf import load_import
 from kg.sources.loader import load_sources
 from kg.sources.tracker import load_imported
@@ -99,6 +101,8 @@ def assemble(
         imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
         quads += tracker_quads(imported, Base(base))
         quads += link_quads(load_links(ws.root), Base(base))
+        fmti = load_fmti(ws.root, {o.id for o in src.organisations}, {m.id for m in src.models})
+        quads += fmti_quads(fmti, Base(base), ws.provenance("fmti"))
         hub = load_import(ws)
         if hub is not None:  # materialised here like every source, until the build streams
             meta, records = hub

@@ -46,6 +46,8 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kg.errors import KgError
+from kg.outputs.badges import Badges
+from kg.outputs.linked import link_header, release_date, resolve_path
 from kg.outputs.pages import VARIANTS, Site, page_path
 from kg.outputs.site import DCAT, DUMPS, FOAF, VOID, describe, ontology_html, write_dumps
 from kg.release.release import Release, quad_key
@@ -172,7 +174,9 @@ class Application:
             raw.bulk_load(path=str(copy), format=ox.RdfFormat.N_QUADS)
             worker_data, on_disk = str(copy), False
         self.store = OxigraphStore(raw)
-        self.site = Site(self.store, self.base, nav=[("query", "Query")])
+        self.badges = Badges(self.store, self.base)
+        self.built = release_date(release)  # the VoID's dcterms:modified: the build's day
+        self.site = Site(self.store, self.base, nav=[("query", "Query")], badges=self.badges)
         self.prefixes = self.site.base_prefixes()
         self._ontology_file = self._tmp / "ontology.ttl"  # a private copy, as the dataset
         shutil.copyfile(release / "dumps" / "ontology.ttl", self._ontology_file)
@@ -268,6 +272,7 @@ class Application:
                 today,
                 self.root,
                 f"{self.root}/sparql",
+                modified=self.built,
             )
             prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}
             body = serialize_graph(sorted(description, key=str), "turtle", prefixes)
@@ -310,7 +315,7 @@ class Application:
                 self._ontology_html = ontology_html(self._ontology_file).encode()
             return self._ontology_html
 
-    async def describe(self, iri: str, ext: str) -> bytes:
+    async def resource_rdf(self, iri: str, ext: str) -> bytes:
         if iri in self.documents:  # the whole ontology document: its terms are hash IRIs
             return await self.cached(
                 (iri, ext), lambda: self.site.serialize(iri, ext, self.ontology)
@@ -318,18 +323,9 @@ class Application:
         return await self.cached((iri, ext), lambda: self.site.serialize(iri, ext))
 
     def resource(self, path: str) -> tuple[str, str | None] | None:
-        """The IRI a request path names, and the variant extension if the path has one."""
-        local = path.lstrip("/")
-        for candidate in dict.fromkeys((local, urllib.parse.unquote(local))):
-            iri = self.base.base + candidate
-            if self.described(iri):
-                return iri, None
-            stem, dot, ext = candidate.rpartition(".")
-            if dot and (ext == "html" or ext in VARIANTS):
-                iri = self.base.base + stem
-                if self.described(iri):
-                    return iri, ext
-        return None
+        """The IRI a request path names, and the variant extension if the path has one (the
+        static release's paths too: `model/llama-2/index.ttl`)."""
+        return resolve_path(path, self.base, self.described)
 
     def described(self, iri: str) -> bool:
         if iri in self.documents:
@@ -447,7 +443,7 @@ class KgApp:
     ) -> Response:
         response = Response(body, status, headers)
         response.headers["Content-Type"] = media_type
-        if media_type.startswith("text/html"):
+        if media_type.startswith(("text/html", "image/svg+xml")):  # documents that run scripts
             response.headers["Content-Security-Policy"] = content_security_policy(body)
         return response
 
@@ -543,6 +539,8 @@ class KgApp:
             return self.send(200, self.app.query_page, "text/html; charset=utf-8")
         if path in ("/void.ttl", "/.well-known/void"):
             return self.send(200, await asyncio.to_thread(self.app.void), "text/turtle")
+        if path.startswith("/badge/"):
+            return await self.badge(path)
         if path.startswith("/dumps/"):
             name = path[len("/dumps/") :]
             file = await asyncio.to_thread(self.app.dump, name)
@@ -654,6 +652,14 @@ class KgApp:
         body = serialize_graph(triples, fmt, {"sd": SD, "formats": FORMATS_NS})
         return self.send(200, body, media, {"Vary": "Accept"})
 
+    async def badge(self, path: str) -> Response:
+        """A model's openness badge (kg.outputs.badges), at the static release's URL."""
+        model = self.app.badges.model_for(path)
+        image = None if model is None else await asyncio.to_thread(self.app.badges.svg, model)
+        if image is None:
+            return self.fail(404, f"no badge at {path}")
+        return self.send(200, image.encode(), "image/svg+xml")
+
     # --- resources -----------------------------------------------------------------------------
 
     async def resource(self, request: Request, path: str) -> Response:
@@ -661,7 +667,7 @@ class KgApp:
         if found is None:
             return self.fail(404, f"nothing is described at {path}")
         iri, ext = found
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"Link": link_header(iri, self.app.base)}
         if ext is None:  # the IRI itself: the variant by content negotiation
             headers["Vary"] = "Accept"
             chosen = negotiate(request.headers.get("accept"), RESOURCE_TYPES)
@@ -676,7 +682,7 @@ class KgApp:
         if ext == "html":
             return self.send(200, await self.app.page(iri), "text/html; charset=utf-8", headers)
         media = VARIANTS[ext][1]
-        return self.send(200, await self.app.describe(iri, ext), media, headers)
+        return self.send(200, await self.app.resource_rdf(iri, ext), media, headers)
 
 
 def _params(query: str) -> dict[str, list[str]]:

@@ -233,8 +233,24 @@ def _number(row: Row, column: str) -> int:
 
 
 def load_statements(root: Path, components: set[str]) -> CuratedStatements:
+    """The paper's argument as checked records: statements, claims, recommendations,
+    regulations, cited works and citations, and the curators' links and alignments."""
     out = CuratedStatements()
-    ids: dict[str, str] = {}
+    ids: dict[str, str] = {}  # one identifier space for what citations and links can name
+    _read_statements(root, out, ids)
+    _read_claims(root, out, ids)
+    _read_recommendations(root, out, ids)
+    _read_regulations(root, out, ids)
+    works = _read_works(root, out)
+    _read_citations(root, out, works)
+    _check_uncited(out)
+    _read_links(root, out, components)
+    _read_alignments(root, out)
+    return out
+
+
+def _read_statements(root: Path, out: CuratedStatements, ids: dict[str, str]) -> None:
+    """The paper's risks, opportunities and other statements (statements.csv)."""
     for row in read_table(
         root / STATEMENTS,
         ["id", "kind", "section", "title", "summary", "stages", "uncited"],
@@ -261,6 +277,10 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 row.where,
             )
         )
+
+
+def _read_claims(root: Path, out: CuratedStatements, ids: dict[str, str]) -> None:
+    """The claims §5.1 examines, with their verdicts (claims.csv)."""
     for row in read_table(
         root / CLAIMS,
         ["id", "number", "title", "summary", "verdict", "verdict_summary", "uncited"],
@@ -278,6 +298,10 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 row.where,
             )
         )
+
+
+def _read_recommendations(root: Path, out: CuratedStatements, ids: dict[str, str]) -> None:
+    """The recommendations of §5.2 (recommendations.csv)."""
     for row in read_table(
         root / RECOMMENDATIONS, ["id", "number", "title", "summary"], display=RECOMMENDATIONS
     ):
@@ -290,6 +314,10 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 row.where,
             )
         )
+
+
+def _read_regulations(root: Path, out: CuratedStatements, ids: dict[str, str]) -> None:
+    """The regulations Appendix B.1 surveys (regulations.csv)."""
     for row in read_table(
         root / REGULATIONS,
         [
@@ -326,6 +354,10 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 row.where,
             )
         )
+
+
+def _read_works(root: Path, out: CuratedStatements) -> dict[str, str]:
+    """The cited works (cited-works.csv); returns their ids and records."""
     works: dict[str, str] = {}
     for row in read_table(
         root / WORKS, ["id", "authors", "year", "title", "identifier"], display=WORKS
@@ -354,6 +386,11 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 row.where,
             )
         )
+    return works
+
+
+def _read_citations(root: Path, out: CuratedStatements, works: dict[str, str]) -> None:
+    """Who cites what, with its stance (citations.csv)."""
     seen_citations: dict[tuple[str, str], str] = {}
     for row in read_table(root / CITATIONS, ["citing", "cited", "stance"], display=CITATIONS):
         citing, cited = _text(row, "citing"), _text(row, "cited")
@@ -375,7 +412,10 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
             )
         seen_citations[key] = row.where
         out.citations.append(Citation(citing, cited, _choice(row, "stance", STANCES), row.where))
-    _check_uncited(out)
+
+
+def _read_links(root: Path, out: CuratedStatements, components: set[str]) -> None:
+    """The curators' links between statements and components (links.csv)."""
     for row in read_table(root / LINKS, ["subject", "relation", "object", "basis"], display=LINKS):
         subject, relation, obj = (
             _text(row, "subject"),
@@ -400,52 +440,56 @@ def load_statements(root: Path, components: set[str]) -> CuratedStatements:
                 f"'{obj}' is not a known statement or claim", field="object", record=subject
             )
         out.links.append(Link(subject, relation, obj, _text(row, "basis"), row.where))
-    if (root / ALIGNMENTS).exists():
-        for row in read_table(
-            root / ALIGNMENTS,
-            [
-                "subject_id",
-                "predicate_id",
-                "object_id",
-                "object_label",
-                "mapping_justification",
-                "author_id",
-                "mapping_date",
-                "comment",
-            ],
-            display=ALIGNMENTS,
-        ):
-            subject = _text(row, "subject_id")
-            if out.kind_of(subject) is None:
-                raise row.error(
-                    f"'{subject}' is not a known statement, claim or regulation",
-                    field="subject_id",
-                    record=subject,
-                )
-            obj = _text(row, "object_id")
-            if problem := iri_problem(obj):
-                raise row.error(problem, field="object_id", record=subject)
-            date = _text(row, "mapping_date")
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-                raise row.error(
-                    f"malformed date '{date}': expected YYYY-MM-DD",
-                    field="mapping_date",
-                    record=subject,
-                )
-            out.alignments.append(
-                Alignment(
-                    subject,
-                    _choice(row, "predicate_id", MAPPING_PREDICATES),
-                    obj,
-                    _text(row, "object_label", required=False),
-                    _text(row, "mapping_justification"),
-                    _text(row, "author_id"),
-                    date,
-                    _text(row, "comment", required=False),
-                    row.where,
-                )
+
+
+def _read_alignments(root: Path, out: CuratedStatements) -> None:
+    """Alignments to external vocabularies, if the file exists (alignments.csv)."""
+    if not (root / ALIGNMENTS).exists():
+        return
+    for row in read_table(
+        root / ALIGNMENTS,
+        [
+            "subject_id",
+            "predicate_id",
+            "object_id",
+            "object_label",
+            "mapping_justification",
+            "author_id",
+            "mapping_date",
+            "comment",
+        ],
+        display=ALIGNMENTS,
+    ):
+        subject = _text(row, "subject_id")
+        if out.kind_of(subject) is None:
+            raise row.error(
+                f"'{subject}' is not a known statement, claim or regulation",
+                field="subject_id",
+                record=subject,
             )
-    return out
+        obj = _text(row, "object_id")
+        if problem := iri_problem(obj):
+            raise row.error(problem, field="object_id", record=subject)
+        date = _text(row, "mapping_date")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+            raise row.error(
+                f"malformed date '{date}': expected YYYY-MM-DD",
+                field="mapping_date",
+                record=subject,
+            )
+        out.alignments.append(
+            Alignment(
+                subject,
+                _choice(row, "predicate_id", MAPPING_PREDICATES),
+                obj,
+                _text(row, "object_label", required=False),
+                _text(row, "mapping_justification"),
+                _text(row, "author_id"),
+                date,
+                _text(row, "comment", required=False),
+                row.where,
+            )
+        )
 
 
 def _check_uncited(out: CuratedStatements) -> None:

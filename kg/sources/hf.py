@@ -176,7 +176,7 @@ def _repo(value: str, name: str) -> str:
     return value
 
 
-def _add(items: list, item: Any) -> None:
+def _add(items: list[Any], item: Any) -> None:
     if item not in items:
         items.append(item)
 
@@ -222,18 +222,18 @@ def check_record(data: Any, line: int) -> HubRecord:
             _add(arxiv, value)
     for text in _strings(card.get("license"), "cardData.license"):
         _add(licenses, text)
-    relation = _optional_str(card.get("base_model_relation"), "cardData.base_model_relation")
-    if relation is not None and relation not in RELATIONS:
+    card_relation = _optional_str(card.get("base_model_relation"), "cardData.base_model_relation")
+    if card_relation is not None and card_relation not in RELATIONS:
         raise Malformed(
             "cardData.base_model_relation",
-            f"unknown relation '{relation}' (expected one of {', '.join(RELATIONS)})",
+            f"unknown relation '{card_relation}' (expected one of {', '.join(RELATIONS)})",
         )
     for base in _strings(card.get("base_model"), "cardData.base_model"):
         base = _repo(base, "cardData.base_model")
-        if relation is None:
+        if card_relation is None:
             _add(untyped, base)
         else:
-            _add(typed, (base, relation))
+            _add(typed, (base, card_relation))
     for ds in _strings(card.get("datasets"), "cardData.datasets"):
         _add(datasets, _repo(ds, "cardData.datasets"))
     typed_ids = {b for b, _ in typed}
@@ -427,7 +427,7 @@ def _offline(url: str, exc: BaseException) -> str:
 def _next_link(response: Any, origin: Any) -> str | None:
     """The `rel="next"` URL, only when it stays on the endpoint's scheme, host and port."""
     nxt = response.links.get("next", {}).get("url")
-    if not nxt:
+    if not isinstance(nxt, str) or not nxt:
         return None
     target = urlsplit(urljoin(str(response.url), nxt))
     if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):

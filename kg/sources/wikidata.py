@@ -1,6 +1,6 @@
 """`kg link wikidata`: candidate Wikidata items for the paper's models and organisations.
 
-Each name is looked up by exact English label through a SPARQL endpoint with SPARQLWrapper
+Each name is looked up by exact English label through a SPARQL endpoint with `kg.http`
 (endpoint configurable; descriptive User-Agent; timeout; retries with backoff). Every answer is
 cached on disk, keyed by endpoint and query, so later runs are reproducible offline. A name with
 exactly one candidate is accepted; none or several are listed for a person to decide, never
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kg import __version__
 from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.sources.csvio import read_table
@@ -30,10 +29,6 @@ from kg.sources.iri import iri_problem
 from kg.store.queries import parse_query_file
 
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
-USER_AGENT = (
-    f"genai-openness-kg/{__version__} (knowledge graph of generative-AI openness; "
-    "https://w3id.org/genai-openness/)"
-)
 LINK_FILE = "imports/wikidata.csv"
 COLUMNS = [
     "kind",
@@ -64,8 +59,8 @@ class LinkRow:
     date: str
 
 
-class Endpoint:
-    """A SPARQL endpoint reached with SPARQLWrapper, with a disk cache of its answers."""
+class WikidataEndpoint:
+    """A SPARQL endpoint reached through `kg.http.HttpClient`, with a disk cache of its answers."""
 
     def __init__(
         self,
@@ -116,47 +111,46 @@ class Endpoint:
         return bindings
 
     def _fetch(self, text: str) -> dict[str, Any]:
-        from urllib.error import HTTPError, URLError
+        """POST the query (form-encoded; idempotent, so retried on 429, 5xx and network errors
+        with exponential backoff, Retry-After honoured) through the project's HTTP client."""
+        import urllib.parse
 
-        from SPARQLWrapper import JSON, SPARQLWrapper
-        from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, SPARQLWrapperException
+        from kg.http import HttpClient, HttpError, Retry
 
-        last = ""
-        for attempt in range(self.retries + 1):
-            client = SPARQLWrapper(self.url, agent=USER_AGENT)
-            client.setQuery(text)
-            client.setReturnFormat(JSON)
-            client.setTimeout(int(max(1, self.timeout)))
+        body = urllib.parse.urlencode({"query": text}).encode()
+        retry = Retry(attempts=self.retries + 1, backoff=self.backoff)
+        with HttpClient(
+            purpose="kg link wikidata", timeout=self.timeout, retry=retry, sleep=self.sleep
+        ) as client:
             try:
-                result = client.query()
-                body = result.response.read()
-                answer: dict[str, Any] = json.loads(body)
-                return answer
-            except HTTPError as exc:
-                last = f"HTTP {exc.code} {exc.reason}"
-                if exc.code < 500 and exc.code != 429:
-                    break  # a client error will not change on retry
-            except EndPointInternalError:
-                last = "HTTP 500 Internal Server Error"  # may pass: retried
-            except SPARQLWrapperException as exc:
-                last = str(exc).splitlines()[0]
-                break
-            except json.JSONDecodeError as exc:
+                response = client.request(
+                    "POST",
+                    self.url,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Accept": "application/sparql-results+json",
+                    },
+                    idempotent=True,
+                )
+            except HttpError as exc:
+                last = (
+                    f"HTTP {exc.status} {exc.reason}"
+                    if exc.status
+                    else f"cannot reach the endpoint ({exc.reason})"
+                )
                 raise KgError(
-                    f"{self.url} answered malformed JSON ({exc.msg} at {exc.pos})"
+                    f"{self.url}: {last} (after {client.requests} attempt(s)); the cache and "
+                    "the previous links are unchanged"
                 ) from None
-            except (URLError, TimeoutError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last = f"cannot reach the endpoint ({reason})"
-            if attempt < self.retries:
-                self.sleep(self.backoff * 2**attempt)
-        raise KgError(
-            f"{self.url}: {last} (after {attempt + 1} attempt(s)); the cache and "
-            "the previous links are unchanged"
-        )
+        try:
+            answer: dict[str, Any] = json.loads(response.content)
+        except json.JSONDecodeError as exc:
+            raise KgError(f"{self.url} answered malformed JSON ({exc.msg} at {exc.pos})") from None
+        return answer
 
 
-def link(names: list[tuple[str, str, str]], endpoint: Endpoint, date: str) -> list[LinkRow]:
+def link(names: list[tuple[str, str, str]], endpoint: WikidataEndpoint, date: str) -> list[LinkRow]:
     """Look up (kind, id, name) triples; return one row per name."""
     query = parse_query_file(resource_dir("queries") / QUERY, QUERY.removesuffix(".rq"))
     rows = []

@@ -1,5 +1,6 @@
 """The store: its interface, its back-ends and the query library."""
 
-from kg.store.oxigraph import GraphStore, OxigraphStore, SelectResult
+from kg.store.base import GraphStore, SelectResult
+from kg.store.oxigraph import OxigraphStore
 
 __all__ = ["GraphStore", "OxigraphStore", "SelectResult"]

@@ -1,43 +1,25 @@
-"""The store interface and its embedded back-end (pyoxigraph on disk or in memory)."""
+"""The embedded back-end of the store interface (pyoxigraph on disk or in memory)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg.errors import KgError, QueryError
-from kg.store.queries import QueryFile
-
-
-@dataclass
-class SelectResult:
-    """A SELECT result: the variable names in projection order and the rows as RDF terms."""
-
-    variables: list[str]
-    rows: list[dict[str, Any]]
-
-
-class GraphStore(Protocol):
-    """What the rest of the package needs from a store. Back-ends: `OxigraphStore`."""
-
-    def add_quads(self, quads: Iterable[ox.Quad]) -> None: ...
-
-    def select(self, query: QueryFile, params: dict[str, Any] | None = None) -> SelectResult: ...
-
-    def raw_query(self, text: str) -> Any: ...
-
-    def quads(self) -> list[ox.Quad]: ...
+from kg.paths import resource_dir
+from kg.store.base import SelectResult
+from kg.store.queries import QueryFile, parse_query_file
 
 
 class OxigraphStore:
     """pyoxigraph, on disk (`path`) or in memory. Queries see the union of all named graphs."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
 
     @classmethod
     def in_memory(cls) -> OxigraphStore:
@@ -52,7 +34,7 @@ class OxigraphStore:
         if not path.is_dir():
             raise KgError(f"no built store at {path}: run 'kg build' first")
         try:
-            return cls(ox.Store.read_only(str(path)))
+            return cls(ox.Store.read_only(str(path)), read_only=True)
         except OSError as exc:
             raise KgError(f"cannot open the store at {path}: {exc}") from None
 
@@ -84,6 +66,30 @@ class OxigraphStore:
         rows = [{n: sol[n] for n in names} for sol in result]
         return SelectResult(names, rows)
 
+    def construct(self, query: QueryFile, params: dict[str, Any] | None = None) -> list[ox.Triple]:
+        result = self.run(query, params)
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError(f"{query.path}: expected a CONSTRUCT query")
+        return list(result)
+
+    def ask(self, query: QueryFile, params: dict[str, Any] | None = None) -> bool:
+        result = self.run(query, params)
+        if not isinstance(result, ox.QueryBoolean):
+            raise QueryError(f"{query.path}: expected an ASK query")
+        return bool(result)
+
+    def add_graph(self, graph: ox.NamedNode, triples: Iterable[ox.Triple]) -> None:
+        """Replace the named graph `graph` with `triples`."""
+        if self._store.contains_named_graph(graph):
+            self._store.remove_graph(graph)
+        self.add_quads(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph."""
+        qf = parse_query_file(resource_dir("queries") / "internal" / "graph-counts.rq")
+        rows = self.select(qf)
+        return {r["graph"].value: int(r["triples"].value) for r in rows.rows}
+
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
 
@@ -95,5 +101,6 @@ class OxigraphStore:
         return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
 
     def close(self) -> None:
-        self._store.flush()
+        if not self._read_only:  # a read-only store cannot flush
+            self._store.flush()
         del self._store

@@ -5,7 +5,7 @@ A query file starts with a comment block that is YAML once the leading `# ` is r
     # title: Table 3, cell by cell
     # description: One row per model and pipeline component.
     # parameters:
-    #   model: {type: string, required: false, description: a model's name}
+    #   model: {type: string, required: false, description: a model's name, example: GPT-2}
     # columns:
     #   model: the model's name as the paper writes it
 
@@ -47,6 +47,7 @@ class Parameter:
     description: str
     default: str | None = None
     lang: str | None = None  # strings bound as language-tagged literals (for example en)
+    example: str | None = None  # a value worth trying (the compliance suite runs it)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,22 @@ class QueryFile:
         head = " ".join(f"?{n}" for n in names)
         return f"{self.text.rstrip()}\nVALUES ({head}) {{ ({row}) }}\n"
 
+    def with_values_in_group(self, terms: dict[str, Any]) -> str:
+        """The query text with the bound parameters as a `VALUES` block at the end of the
+        query's outermost group pattern (`WHERE { … VALUES (?a) { (…) } }`), which joins them
+        the same way as the trailing block of `with_values` (only a FILTER of that group could
+        tell the two apart, by reading a parameter the group does not bind). For stores that
+        take a trailing `VALUES` block for fixed values rather than a join (Virtuoso 7)."""
+        if not terms:
+            return self.text
+        names = list(terms)
+        row = " ".join(str(terms[n]) for n in names)
+        head = " ".join(f"?{n}" for n in names)
+        end = _last_closing_brace(self.text)
+        if end is None:
+            raise QueryError(f"{self.path}: no group pattern to bind the parameters in")
+        return f"{self.text[:end]}  VALUES ({head}) {{ ({row}) }}\n{self.text[end:]}"
+
     def with_tables(self, tables: dict[tuple[str, ...], Iterable[Sequence[Any]]]) -> str:
         """The text with every empty inline `VALUES (?a ?b) {}` block filled with the rows given
         for its variables (keyed by the variable names, in order). Every row term must be an IRI
@@ -131,6 +148,30 @@ class QueryFile:
             missing = ", ".join("(" + " ".join(f"?{n}" for n in u) + ")" for u in unused)
             raise QueryError(f"{self.path}: no empty VALUES block for {missing}")
         return out + "\n"
+
+
+# the lexemes of SPARQL text that may hold a brace that is not syntax: IRIs, strings, comments
+_LEXEME = re.compile(
+    r"""<[^<>"{}|^`\\\s]*>"""
+    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r"|#[^\n]*"
+    r"|[^<\"'#]+|."
+)
+
+
+def _last_closing_brace(text: str) -> int | None:
+    """The position of the last `}` of `text` that is syntax (not in an IRI, string or comment)."""
+    last = None
+    for m in _LEXEME.finditer(text):
+        token = m.group(0)
+        if token[0] not in "<\"'#":
+            i = token.rfind("}")
+            if i >= 0:
+                last = m.start() + i
+    return last
 
 
 def to_term(raw: str, param: Parameter, prefixes: dict[str, str], query: str) -> Any:
@@ -216,6 +257,7 @@ def parse_query_file(
                 description=str(spec.get("description", "")).strip(),
                 default=None if default is None else str(default),
                 lang=spec.get("lang"),
+                example=None if spec.get("example") is None else str(spec["example"]),
             )
         )
     columns = header.get("columns") or {}

@@ -12,7 +12,7 @@ from kg.cli.common import WorkspaceOption, user_errors, workspace_root
 from kg.fsutil import write_atomic
 from kg.paths import resource_dir
 from kg.sources.loader import load_sources
-from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, Endpoint, link, to_csv
+from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, WikidataEndpoint, link, to_csv
 from kg.sources.workspace import Workspace
 from kg.vocab.ontology import load_ontology, vocabulary
 
@@ -46,7 +46,9 @@ def wikidata(
         src = load_sources(root, vocabulary(load_ontology()))
         names = [("organisation", o.id, o.name) for o in src.organisations]
         names += [("model", m.id, m.name) for m in src.models]
-        client = Endpoint(endpoint, cache, timeout=timeout, retries=retries, offline=offline)
+        client = WikidataEndpoint(
+            endpoint, cache, timeout=timeout, retries=retries, offline=offline
+        )
         rows = link(names, client, dt.date.today().isoformat())
         target = ws.root / LINK_FILE
         write_atomic(target, to_csv(rows).encode("utf-8"))

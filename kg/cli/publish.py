@@ -16,7 +16,7 @@ from kg.outputs.store_upload import (
     CHUNK_TRIPLES,
     LOCK_EXPIRY,
     METHODS,
-    PushResult,
+    UploadResult,
     upload_release,
 )
 from kg.release.release import Release
@@ -177,7 +177,7 @@ def _publish_site(
     typer.echo(f"Published to {written} (void.ttl, dumps/, reports/, figures/)")
 
 
-def _upload_summary(result: PushResult, to: str) -> str:
+def _upload_summary(result: UploadResult, to: str) -> str:
     """One line on what `kg publish --to URL` did."""
     before = (
         f"replacing release {result.previous}" if result.previous else "no release recorded before"

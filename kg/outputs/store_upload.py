@@ -64,7 +64,7 @@ _DATETIME = re.compile(
 
 
 @dataclass(frozen=True)
-class Endpoints:
+class StoreEndpoints:
     """Where the pieces of a push go."""
 
     gsp: str | None  # Graph Store HTTP Protocol endpoint (None with method "update")
@@ -74,7 +74,7 @@ class Endpoints:
 
 
 @dataclass
-class PushResult:
+class UploadResult:
     build_id: str
     graphs: dict[str, int]  # target graph -> triples, the release record included
     previous: str | None  # build id of the release the store held before, if recorded
@@ -93,7 +93,7 @@ class PushResult:
 
 def endpoints(
     to: str, update_url: str | None = None, query_url: str | None = None, method: str = "gsp"
-) -> Endpoints:
+) -> StoreEndpoints:
     """The endpoints of a push to `to`: the Graph Store endpoint (method "gsp") or, with method
     "update", a SPARQL endpoint that takes updates. Update and query endpoints not given are
     derived from the Oxigraph and Fuseki conventions (`…/store` or `…/data` -> `…/update` and
@@ -122,7 +122,7 @@ def endpoints(
             f"cannot tell the SPARQL endpoints of {to} (its path does not end in /store or "
             f"/data): pass {missing}"
         )
-    return Endpoints(None if method == "update" else to, update, query, method)
+    return StoreEndpoints(None if method == "update" else to, update, query, method)
 
 
 def _check_url(option: str, url: str, *, gsp: bool) -> None:
@@ -362,7 +362,7 @@ def upload_release(
     lock_expiry: float = LOCK_EXPIRY,
     step: Callable[[str], None] = lambda _msg: None,
     now: dt.datetime | None = None,
-) -> PushResult:
+) -> UploadResult:
     """Push every named graph of `release` into the store at `to` (see the module docstring);
     any failure raises KgError naming the step, the URL and the HTTP status."""
     started = time.monotonic()
@@ -563,7 +563,7 @@ def upload_release(
                 update(
                     "release the push lock", _query_file("push-unlock.ru").with_tables(locks([me]))
                 )
-    return PushResult(
+    return UploadResult(
         build_id=manifest["build_id"],
         graphs={g: len(t) for g, t in by_graph.items()},
         previous=previous,
@@ -625,7 +625,7 @@ def _with_graph(gsp: str, graph: str) -> str:
 
 
 def _drop_staging(
-    http: _Http, ends: Endpoints, staging: list[ox.NamedNode], strict: bool = False
+    http: _Http, ends: StoreEndpoints, staging: list[ox.NamedNode], strict: bool = False
 ) -> None:
     """Empty staging graphs (one update), then, with the Graph Store Protocol, remove their
     names. After a failed push this is best effort (`strict` False): errors are not reported (the

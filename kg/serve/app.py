@@ -315,7 +315,7 @@ class Application:
                 self._ontology_html = ontology_html(self._ontology_file).encode()
             return self._ontology_html
 
-    async def describe(self, iri: str, ext: str) -> bytes:
+    async def resource_rdf(self, iri: str, ext: str) -> bytes:
         if iri in self.documents:  # the whole ontology document: its terms are hash IRIs
             return await self.cached(
                 (iri, ext), lambda: self.site.serialize(iri, ext, self.ontology)
@@ -682,7 +682,7 @@ class KgApp:
         if ext == "html":
             return self.send(200, await self.app.page(iri), "text/html; charset=utf-8", headers)
         media = VARIANTS[ext][1]
-        return self.send(200, await self.app.describe(iri, ext), media, headers)
+        return self.send(200, await self.app.resource_rdf(iri, ext), media, headers)
 
 
 def _params(query: str) -> dict[str, list[str]]:

@@ -59,7 +59,7 @@ class LinkRow:
     date: str
 
 
-class Endpoint:
+class WikidataEndpoint:
     """A SPARQL endpoint reached through `kg.http.HttpClient`, with a disk cache of its answers."""
 
     def __init__(
@@ -150,7 +150,7 @@ class Endpoint:
         return answer
 
 
-def link(names: list[tuple[str, str, str]], endpoint: Endpoint, date: str) -> list[LinkRow]:
+def link(names: list[tuple[str, str, str]], endpoint: WikidataEndpoint, date: str) -> list[LinkRow]:
     """Look up (kind, id, name) triples; return one row per name."""
     query = parse_query_file(resource_dir("queries") / QUERY, QUERY.removesuffix(".rq"))
     rows = []

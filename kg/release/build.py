@@ -43,8 +43,8 @@ from kg.fsutil import write_atomic
 from kg.mapping.argument import StatementsMapper
 from kg.mapping.fmti import fmti_quads
 from kg.mapping.hf import hf_quads
+from kg.mapping.imports import import_quads
 from kg.mapping.paper import Mapper
-from kg.mapping.sources import import_quads
 from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
 from kg.outputs.reports import write_reports

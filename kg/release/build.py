@@ -16,7 +16,7 @@ prunes the release another is about to point `current` at. Each build also locks
 folder; staging folders nobody holds are left by killed builds and are removed by the next one.
 `output/releases/history.json` records the order in which releases became current: the release
 kept for rollback is the one current before, whatever the folders' times. The manifest records
-the size and sha256 of every dump and store file (`kg.release.integrity`, decision 15).
+the size and sha256 of every dump and store file (`kg.release.integrity`, decision 19).
 """
 
 from __future__ import annotations

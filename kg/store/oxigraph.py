@@ -93,12 +93,14 @@ class OxigraphStore:
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
 
-    def graph_names(self) -> list[ox.NamedNode | ox.BlankNode]:
-        return sorted(self._store.named_graphs(), key=str)
+    def graph_names(self) -> list[ox.NamedNode]:
+        names = (g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(names, key=str)
 
-    def graph_ntriples(self, graph: ox.NamedNode | ox.BlankNode) -> bytes:
+    def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
         """One named graph as N-Triples, serialised natively (no Python object per triple)."""
-        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        return data or b""
 
     def close(self) -> None:
         if not self._read_only:  # a read-only store cannot flush

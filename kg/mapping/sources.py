@@ -21,7 +21,7 @@ from kg.sources import eosai, mot
 from kg.sources.frameworks import FRAMEWORKS, Frameworks
 from kg.sources.identity import Record as IdRecord
 from kg.sources.identity import Resolution, load_curated, record_slug, resolve, slug
-from kg.sources.workspace import Provenance, Workspace
+from kg.sources.workspace import Provenance
 from kg.vocab.namespaces import DCTERMS, PROV, RDFS, SKOS, Base, gao
 
 SKOS_MATCH = {
@@ -224,28 +224,3 @@ class ImportMapper:
             doc = NamedNode(link)
             g.add(node, gao("evidence"), doc)
             g.add(doc, A, gao("EvidenceDocument"))
-
-
-def import_quads(
-    root: Path,
-    workspace: Workspace | None,
-    base: Base,
-    fw: Frameworks,
-    paper: dict[str, list[str]],
-) -> list[Quad]:
-    """The framework tables, and every quad of the EOSAI and MOT imports in `workspace` (if
-    any) with the identities of their models."""
-    from kg.mapping.eosai import eosai_quads
-    from kg.mapping.mot import mot_quads
-
-    mapper = ImportMapper(base)
-    quads = mapper.frameworks(fw)
-    if workspace is None:
-        return quads + mapper.meta.quads
-    e = eosai.load_imported(workspace.path(eosai.IMPORT_FILE))
-    m = mot.load_imported(workspace.path(mot.IMPORT_FILE))
-    res = resolve_all(root, paper, e, m)
-    quads += mapper.identities(res, set(paper))
-    quads += eosai_quads(mapper, e, res, workspace.provenance("eosai"))
-    quads += mot_quads(mapper, m, fw, res, workspace.provenance("mot"))
-    return quads + mapper.meta.quads

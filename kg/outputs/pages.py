@@ -299,9 +299,7 @@ class Site:
                 continue
             scores.append(
                 {
-                    "where": "the paper (Table 1)"
-                    if kind == "stated"
-                    else "the paper's rule, recomputed",
+                    "kind": kind,
                     "score": score.value,
                     "category": None if category is None else self.term(category, here),
                 }

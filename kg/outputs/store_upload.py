@@ -37,6 +37,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 import pyoxigraph as ox
 
@@ -56,6 +57,8 @@ USER_ENV, PASSWORD_ENV, AUTH_ENV = "KG_STORE_USER", "KG_STORE_PASSWORD", "KG_STO
 # (Oxigraph: /store, /update, /query; Fuseki: /ds/data, /ds/update, /ds/query)
 _CONVENTIONS = {"store": ("update", "query"), "data": ("update", "query")}
 _BODY_EXCERPT = 300
+_Solution = dict[str, ox.NamedNode | ox.Literal]  # one row of a SELECT answer
+_Tables = dict[tuple[str, ...], Iterable[Sequence[ox.NamedNode | ox.Literal]]]  # QueryFile tables
 LOCK_EXPIRY = 3600.0  # seconds after which a push lock is taken as left by a crashed push
 LOCK_SETTLE = 0.3  # seconds between the two looks at the lock
 _DATETIME = re.compile(
@@ -177,7 +180,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Follow no redirect: urllib would turn a POST into a body-less GET and send the extra
     headers (tokens) to the new address. A 30x answer becomes an error instead."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -234,7 +245,8 @@ class _Http:
         self.requests += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return response.read()
+                data: bytes = response.read()
+                return data
         except urllib.error.HTTPError as exc:
             try:
                 text = exc.read().decode("utf-8", "replace")
@@ -281,7 +293,7 @@ def _query_file(name: str) -> QueryFile:
     return parse_query_file(resource_dir("queries") / "internal" / name, f"internal/{name}")
 
 
-def _solutions(data: bytes, step: str, url: str) -> list[dict[str, ox.NamedNode | ox.Literal]]:
+def _solutions(data: bytes, step: str, url: str) -> list[_Solution]:
     try:
         results = ox.parse_query_results(data, ox.QueryResultsFormat.JSON)
     except (SyntaxError, ValueError, OSError) as exc:
@@ -292,6 +304,12 @@ def _solutions(data: bytes, step: str, url: str) -> list[dict[str, ox.NamedNode 
     return [{n: s[n] for n in names if s[n] is not None} for s in results]
 
 
+def _ntriples(triples: Iterable[ox.Triple]) -> bytes:
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # without an output, serialize returns the bytes
+    return data
+
+
 def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
     """Where one graph waits for the swap: `{base}graph/staging/{push id}/{graph's own path}`."""
     prefix = base.graph().value + "/"
@@ -300,12 +318,15 @@ def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
 
 
 def release_record(
-    base: Base, manifest: dict, graphs: dict[str, int], pushed: dt.datetime
+    base: Base, manifest: dict[str, Any], graphs: dict[str, int], pushed: dt.datetime
 ) -> tuple[ox.NamedNode, list[ox.Triple]]:
     """The release record graph (`{base}graph/release`): which release the store holds, when it
     was pushed, and its graphs with their triple counts."""
     record = base.graph("release")
-    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+
+    def typed(v: object, t: str) -> ox.Literal:
+        return ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))
+
     p = ox.NamedNode
     triples = [
         ox.Triple(record, p(RDF + "type"), p(VOID + "Dataset")),
@@ -396,7 +417,7 @@ def upload_release(
     pairs = {g: staging_graph(base, push_id, g) for g in sorted(by_graph)}
     http = _Http([u for u in (ends.gsp, ends.update, ends.query) if u], extra, timeout)
 
-    def select(what: str, qf: QueryFile, tables: dict) -> list[dict]:
+    def select(what: str, qf: QueryFile, tables: _Tables) -> list[_Solution]:
         body = urllib.parse.urlencode({"query": qf.with_tables(tables)}).encode()
         answer = http.send(
             what,
@@ -416,10 +437,10 @@ def upload_release(
     locked_at = ox.NamedNode(lock.value + "#lockedAt")
     me = ox.NamedNode(f"{lock.value}#{push_id}")
 
-    def locks(pushes: Iterable[ox.NamedNode]) -> dict:
+    def locks(pushes: Iterable[ox.NamedNode | ox.Literal]) -> _Tables:
         return {("lock", "push", "lockedAt"): [(lock, p, locked_at) for p in pushes]}
 
-    def holder() -> list[ox.NamedNode]:
+    def holder() -> list[ox.NamedNode | ox.Literal]:
         """Check that this push holds the lock; the expired locks of other pushes."""
         rows = select(
             "check the push lock",
@@ -430,7 +451,7 @@ def upload_release(
         if now is None:
             raise KgError(f"check the push lock: {ends.query} did not answer NOW()")
         live: list[tuple[dt.datetime, str]] = []
-        expired: list[ox.NamedNode] = []
+        expired: list[ox.NamedNode | ox.Literal] = []
         for r in rows:
             if "push" not in r:
                 continue
@@ -463,7 +484,7 @@ def upload_release(
     uploaded: list[ox.NamedNode] = []
     keep = False  # the swap timed out: keep the staging graphs and the lock
     stale: list[ox.NamedNode] = []
-    expired: list[ox.NamedNode] = []
+    expired: list[ox.NamedNode | ox.Literal] = []
     try:
         step(f"taking the push lock {me.value} at {ends.update}")
         update("take the push lock", _query_file("push-lock.ru").with_tables(locks([me])))
@@ -483,7 +504,7 @@ def upload_release(
             _query_file("push-stale-staging.rq"),
             {("prefix",): [(ox.Literal(base.graph("staging").value + "/"),)]},
         )
-        stale = [r["graph"] for r in rows if isinstance(r.get("graph"), ox.NamedNode)]
+        stale = [g for r in rows if isinstance(g := r.get("graph"), ox.NamedNode)]
         if stale:
             step(f"emptying {len(stale)} staging graph(s) left by pushes that did not finish")
             _drop_staging(http, ends, stale, strict=True)
@@ -505,13 +526,13 @@ def upload_release(
                 uploaded.append(staging)
                 if ends.gsp:
                     url = _with_graph(ends.gsp, staging.value)
-                    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+                    data = _ntriples(triples)
                     # N-Triples is a subset of Turtle; text/turtle is the type every store takes
                     http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
                 else:
                     for part in chunks(triples, chunk_size):
-                        data = ox.serialize(part, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-                        update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{data}}} }}")
+                        text = _ntriples(part).decode("utf-8")
+                        update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{text}}} }}")
             step(f"swapping {len(pairs) - 1} graphs and the release record in one update")
             swap = _query_file("push-swap.ru").with_tables(
                 {
@@ -593,7 +614,7 @@ def server_time(term: ox.NamedNode | ox.Literal | None) -> dt.datetime | None:
 
 
 def _which_release(
-    select: Callable[[str, QueryFile, dict], list[dict]],
+    select: Callable[[str, QueryFile, _Tables], list[_Solution]],
     record: ox.NamedNode,
     build_id: str,
     pushed: dt.datetime,
@@ -638,8 +659,9 @@ def _drop_staging(
         text = qf.with_tables({("staging",): [(g,) for g in staging]})
         body = urllib.parse.urlencode({"update": text}).encode()
         http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
-        for graph in staging if ends.gsp else ():
-            http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+        if ends.gsp:
+            for graph in staging:
+                http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
     except KgError:
         if strict:
             raise

@@ -50,7 +50,9 @@ class OxigraphStore:
         except OSError as exc:
             raise QueryError(f"the store failed while answering: {exc}") from None
 
-    def run(self, query: QueryFile, params: dict[str, Any] | None = None) -> Any:
+    def run(
+        self, query: QueryFile, params: dict[str, Any] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a library query with parameters already converted to RDF terms."""
         text = query.with_values(params or {})
         try:
@@ -93,12 +95,21 @@ class OxigraphStore:
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
 
-    def graph_names(self) -> list[ox.NamedNode | ox.BlankNode]:
-        return sorted(self._store.named_graphs(), key=str)
+    def graph_names(self) -> list[ox.NamedNode]:
+        """The named graphs, sorted by IRI; a graph named by a blank node is an error (the
+        store interface names graphs by IRI)."""
+        names = []
+        for graph in self._store.named_graphs():
+            if not isinstance(graph, ox.NamedNode):
+                raise KgError(f"the store holds a graph named by a blank node ({graph})")
+            names.append(graph)
+        return sorted(names, key=str)
 
-    def graph_ntriples(self, graph: ox.NamedNode | ox.BlankNode) -> bytes:
+    def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
         """One named graph as N-Triples, serialised natively (no Python object per triple)."""
-        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        assert data is not None  # without an output, dump returns the bytes
+        return data
 
     def close(self) -> None:
         if not self._read_only:  # a read-only store cannot flush

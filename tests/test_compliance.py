@@ -18,6 +18,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+
 from compliance import (
     KNOWN,
     UPDATE_HINT,
@@ -29,14 +30,13 @@ from compliance import (
     read_golden,
     uncovered,
 )
-from stores import VIRTUOSO, VIRTUOSO_MISSING, OxigraphServer, VirtuosoServer
-
 from conftest import Built
 from kg.release.release import Release
 from kg.store import OxigraphStore
 from kg.store.base import quads_by_graph
 from kg.store.endpoint import EndpointStore
 from kg.store.queries import parse_query_file
+from stores import VIRTUOSO, VIRTUOSO_MISSING, OxigraphServer, VirtuosoServer
 
 BACKENDS = ("embedded", "oxigraph-server", "virtuoso")
 TIMEOUT = 120.0  # seconds per query on a server (a loaded CI machine is slow)

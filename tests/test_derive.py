@@ -56,6 +56,15 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/derive/30-assessment-level.rq",
         "queries/derive/40-model-classes.rq",
         "queries/derive/50-stage-profiles.rq",
+        "queries/derive/60-license-kb-level.rq",
+        "queries/derive/62-license-strings.rq",
+        "queries/derive/85-condition-outcomes.rq",
+        "queries/derive/90-definition-verdicts.rq",
+        "queries/derive/94-definition-labels.rq",
+        "queries/definitions/eu-ai-act-open-source-exemption.rq",
+        "queries/definitions/mof-1-0.rq",
+        "queries/definitions/osaid-1-0.rq",
+        "queries/definitions/paper-levels.rq",
         "queries/derive/60-hub-license.rq",
         "queries/derive/70-hub-weights-level.rq",
         "queries/derive/80-lineage-conflicts.rq",
@@ -258,13 +267,20 @@ def test_figure4_counts_match_table3(built: Built, sources_dir: Path):
 
 def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
     figures = Release.current(built.out).figures
-    for name in ("figure4", "table3-heatmap"):
+    for name in ("figure4", "table3-heatmap", "definitions"):
         assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         svg = ElementTree.parse(figures / f"{name}.svg").getroot()
         assert svg.tag.endswith("svg")
     other = tmp_path / "again"
     build(other)
-    for name in ("figure4.png", "figure4.svg", "table3-heatmap.png", "table3-heatmap.svg"):
+    for name in (
+        "figure4.png",
+        "figure4.svg",
+        "table3-heatmap.png",
+        "table3-heatmap.svg",
+        "definitions.png",
+        "definitions.svg",
+    ):
         assert (figures / name).read_bytes() == (
             Release.current(other).figures / name
         ).read_bytes(), name

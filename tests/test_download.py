@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from webfixture import Answer, web_server
 
 from conftest import free_port
 from kg.errors import KgError
 from kg.http import HttpClient, Retry
 from kg.sources.download import SNAPSHOT_FILE, download_snapshot, snapshot_info
+from webfixture import Answer, web_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "download" / "snapshot"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

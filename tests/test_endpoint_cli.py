@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from stores import OxigraphServer
 from typer.testing import CliRunner
 
 from conftest import Built, free_port
 from kg.cli import app
 from kg.release.release import Release
 from kg.store.endpoint import EndpointStore
+from stores import OxigraphServer
 
 runner = CliRunner()
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from webfixture import Answer, web_server
 
 from conftest import run_kg
 from kg.errors import SourceError
 from kg.release.release import Release
 from kg.sources.fmti import load_imported, read_fmti
+from webfixture import Answer, web_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fmti"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmti"

@@ -8,10 +8,10 @@ import email.utils
 import time
 
 import pytest
-from webfixture import Answer, web_server
 
 from conftest import free_port
 from kg.http import HttpClient, HttpError, Retry, retry_after
+from webfixture import Answer, web_server
 
 
 def _client(waits: list[float] | None = None, **kw) -> HttpClient:

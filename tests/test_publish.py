@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import Built, publish, run_kg
+from conftest import Built, publish, query_rows, run_kg
 from kg.outputs.site import DUMPS
 from kg.release.release import Release
 from kg.store import OxigraphStore
@@ -239,3 +239,35 @@ def test_ontology_documentation(site: Path):
     assert "GenAI Openness Ontology" in text
     for term in ("AIModel", "ComponentAssessment", "OpennessLevel", "LicenseEvaluation"):
         assert term in text
+
+
+def test_home_page_overview_has_every_models_components(built: Built, site: Path):
+    """The home page's table: one row per model, one coloured cell per component, as Table 3."""
+    from html.parser import HTMLParser
+
+    cells: list[tuple[str, str]] = []
+
+    class P(HTMLParser):
+        inside = False
+        style: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table" and a.get("id") == "overview":
+                self.inside = True
+            if self.inside and tag == "td" and a.get("class") == "level":
+                self.style = a.get("style", "")
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.inside = False
+
+        def handle_data(self, data):
+            if self.style is not None:
+                cells.append((data.strip(), self.style))
+                self.style = None
+
+    P().feed((site / "index.html").read_text())
+    expected = [r["level"] for r in query_rows(built.out, "table3")]
+    assert [v for v, _ in cells] == expected and len(expected) == 480
+    assert all("background:#" in style for _, style in cells)

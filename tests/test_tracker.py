@@ -127,3 +127,35 @@ def test_imports_go_to_the_workspace_never_the_package(tmp_path: Path, sources_d
     package = Path(kg.__file__).resolve().parent / "_data"
     proc = run_kg("import", "tracker", str(FIXTURES / "good"), "--workspace", str(package))
     assert proc.returncode == 2 and "inside the installed package" in proc.stderr
+
+
+def test_a_link_that_is_not_an_iri_is_refused_with_file_and_field(workspace: Path, tmp_path: Path):
+    """Regression: a link with a space crashed `kg build` with no file or line; a javascript:
+    link became clickable in the pages."""
+    folder = tmp_path / "links"
+    folder.mkdir()
+    text = (FIXTURES / "good" / "gpt-2.md").read_text()
+    for bad in ("https://example.org/a b", "javascript:alert(1)"):
+        (folder / "gpt-2.md").write_text(
+            "\n".join(
+                f"link: {bad}" if line.startswith("link:") else line for line in text.splitlines()
+            )
+        )
+        proc = run_kg("import", "tracker", str(folder), "--workspace", str(workspace))
+        assert proc.returncode == 2
+        message = " ".join(proc.stderr.split())
+        assert "gpt-2.md" in message and "field 'link'" in message
+    # an import edited by hand is checked again by the build, with file, line and field
+    assert (
+        run_kg(
+            "import", "tracker", str(FIXTURES / "good"), "--workspace", str(workspace)
+        ).returncode
+        == 0
+    )
+    csv_path = workspace / "imports" / "tracker.csv"
+    rows = csv_path.read_text().splitlines()
+    rows[1] = rows[1].replace(rows[1].split(",")[2], "https://example.org/a b", 1)
+    csv_path.write_text("\n".join(rows) + "\n")
+    proc = run_kg("build", "--workspace", str(workspace), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "tracker.csv, line 2" in proc.stderr and "field 'link'" in proc.stderr

@@ -22,16 +22,34 @@ from kg.vocab.namespaces import DCTERMS, PROV, RDF, RDFS, Base, gao
 _ORDER = re.compile(r"^(\d+)-([a-z0-9-]+)$")
 
 
+# The openness definitions (queries/definitions/<name>.rq) run at this point of the numbered
+# order: after the license and level rules they use, before the rules that read their results.
+DEFINITIONS_AT = 80
+_DEFINITION = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
 @dataclass(frozen=True)
 class Rule:
     query: QueryFile
     slug: str
+    graph: tuple[str, ...] = ()  # the parts of its graph under {base}graph/derived/
+
+    @property
+    def graph_parts(self) -> tuple[str, ...]:
+        return self.graph or (self.slug,)
+
+
+def _construct(path, name: str) -> QueryFile:
+    qf = parse_query_file(path, name)
+    if not re.search(r"^\s*CONSTRUCT\b", qf.text, re.M | re.I):
+        raise QueryError(f"{path}: a derivation rule must be a CONSTRUCT query")
+    return qf
 
 
 def rules() -> list[Rule]:
     """The derivation rules in the order they run. A badly named or broken file is an error."""
     folder = resource_dir("queries") / "derive"
-    out = []
+    ordered: list[tuple[int, str, Rule]] = []
     for path in sorted(folder.glob("*.rq")):
         m = _ORDER.match(path.stem)
         if not m:
@@ -39,11 +57,18 @@ def rules() -> list[Rule]:
                 f"{path}: derivation rules are named NN-name.rq (for example "
                 "10-license-score.rq), so that their order is explicit"
             )
-        qf = parse_query_file(path, f"derive/{path.stem}")
-        if not re.search(r"^\s*CONSTRUCT\b", qf.text, re.M | re.I):
-            raise QueryError(f"{path}: a derivation rule must be a CONSTRUCT query")
-        out.append(Rule(qf, m.group(2)))
-    return out
+        rule = Rule(_construct(path, f"derive/{path.stem}"), m.group(2))
+        ordered.append((int(m.group(1)), path.stem, rule))
+    for path in sorted((resource_dir("queries") / "definitions").glob("*.rq")):
+        if not _DEFINITION.match(path.stem):
+            raise QueryError(
+                f"{path}: a definition's rule file is named after the definition in "
+                "kebab-case (for example osaid-1-0.rq)"
+            )
+        qf = _construct(path, f"definitions/{path.stem}")
+        rule = Rule(qf, path.stem, ("definitions", path.stem))
+        ordered.append((DEFINITIONS_AT, path.stem, rule))
+    return [rule for _, _, rule in sorted(ordered, key=lambda t: (t[0], t[1]))]
 
 
 def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> list[ox.Quad]:
@@ -51,7 +76,7 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> lis
     quads: list[ox.Quad] = []
     meta = base.graph("metadata")
     for rule in rules():
-        graph = base.graph("derived", rule.slug)
+        graph = base.graph("derived", *rule.graph_parts)
         result = store.run(rule.query)
         if not isinstance(result, ox.QueryTriples):
             raise QueryError(f"{rule.query.path}: expected CONSTRUCT triples")

@@ -16,7 +16,6 @@ the shapes are compiled: nothing is ever skipped silently. Results are the same 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import count
@@ -42,6 +41,7 @@ from kg.store import GraphStore
 from kg.store.queries import QueryFile, parse_query_file
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Tables = dict[tuple[str, ...], Iterable[tuple[Term, ...]]]
 FOCUS_GRAPH = ox.NamedNode("urn:kg:shacl:focus")
 MEMBER = ox.NamedNode("urn:kg:shacl:member")
 SELF_PATH = "<urn:kg:shacl:self>?"  # a zero-length path: the value node is the focus node
@@ -117,7 +117,7 @@ class StoreShapes:
 
     shapes: rdflib.Graph
     data: ox.Store  # the data in the default graph; scratch sets in FOCUS_GRAPH
-    _sets: count = field(default_factory=lambda: count(1))
+    _sets: count[int] = field(default_factory=lambda: count(1))
     _templates: dict[str, QueryFile] = field(default_factory=dict)
 
     # --- entry point ---------------------------------------------------------------------------
@@ -171,8 +171,9 @@ class StoreShapes:
             for target in self.shapes.objects(shape, SH.target):
                 if (target, RDF.type, SH.SPARQLTarget) not in self.shapes:
                     raise KgError(f"shape {shape}: only SHACL-AF sh:SPARQLTarget targets")
-            if self.shapes.value(shape, SH.path) is not None:
-                self._path(self.shapes.value(shape, SH.path))  # raises on unsupported paths
+            shape_path = self.shapes.value(shape, SH.path)
+            if shape_path is not None:
+                self._path(shape_path)  # raises on unsupported paths
             todo += list(self.shapes.objects(shape, SH.property))
             for members in self.shapes.objects(shape, SH["or"]):
                 todo += list(Collection(self.shapes, members))
@@ -192,7 +193,7 @@ class StoreShapes:
     def _run(
         self,
         name: str,
-        tables: dict[tuple[str, ...], Iterable[tuple[Term, ...]]],
+        tables: Tables,
         path: str | None = None,
     ) -> list[ox.QuerySolution]:
         qf = self._template(name)
@@ -200,9 +201,12 @@ class StoreShapes:
             qf = dataclasses.replace(qf, text=qf.text.replace("$PATH", path))
         text = qf.with_tables({k: list(v) for k, v in tables.items()})
         try:
-            return list(self.data.query(text))
+            result = self.data.query(text)
         except SyntaxError as exc:  # a bug in a template or a path: say which
             raise KgError(f"{qf.path}: {exc}") from None
+        if not isinstance(result, ox.QuerySolutions):
+            raise KgError(f"{qf.path}: a template must be a SELECT query")
+        return list(result)
 
     def _new_set(self, nodes: Iterable[Term]) -> ox.NamedNode:
         name = ox.NamedNode(f"urn:kg:shacl:set/{next(self._sets)}")
@@ -224,13 +228,15 @@ class StoreShapes:
             found |= {t for row in self._user_query(text, shape) if (t := row.get("this"))}
         return found
 
-    def _column(self, name: str, tables: dict, path: str | None = None) -> set[Term]:
+    def _column(self, name: str, tables: Tables, path: str | None = None) -> set[Term]:
         return {row["this"] for row in self._run(name, tables, path)}
 
     def _user_query(
         self, text: str, shape: rdflib.term.Node, this: Term | None = None
     ) -> list[dict[str, Term | None]]:
-        subs = {ox.Variable("this"): this} if this is not None else None
+        subs: dict[ox.Variable, Term | ox.Triple] | None = (
+            {ox.Variable("this"): this} if this is not None else None
+        )
         try:
             result = self.data.query(text, substitutions=subs)
         except SyntaxError as exc:
@@ -265,7 +271,7 @@ class StoreShapes:
         def hit(this: Term, value: Term | None, component: str, text: str = "") -> None:
             hits.append(Hit(this, value, shape, component, path_node, text or message, severity))
 
-        sets = {("set",): [(focus,)]}
+        sets: Tables = {("set",): [(focus,)]}
         for bound in g.objects(shape, SH.minCount):
             for row in self._run("min-count", {**sets, ("bound",): [(_ox(bound),)]}, path):
                 hit(row["this"], None, "MinCount")
@@ -283,7 +289,7 @@ class StoreShapes:
             for this, value in self._or(list(Collection(g, members)), focus, path):
                 hit(this, value, "Or")
         for qualified in g.objects(shape, SH.qualifiedValueShape):
-            least = int(g.value(shape, SH.qualifiedMinCount) or 0)
+            least = int(str(g.value(shape, SH.qualifiedMinCount) or 0))
             for this in self._qualified(qualified, least, focus, path):
                 hit(this, None, "QualifiedMinCount")
         for constraint in g.objects(shape, SH.sparql):
@@ -297,7 +303,7 @@ class StoreShapes:
         component: str,
         param: rdflib.term.Node,
         shape: rdflib.term.Node,
-        sets: dict,
+        sets: Tables,
         path: str,
     ) -> list[ox.QuerySolution]:
         if component == "Datatype":
@@ -404,7 +410,9 @@ class StoreShapes:
 def _fill(message: str, bound: dict[str, Term]) -> str:
     """Put `{?var}` and `{$var}` of a SPARQL constraint's message as pySHACL does (lexical)."""
     for name, term in bound.items():
-        message = re.sub(r"\{[?$]" + re.escape(name) + r"\}", lambda _m, t=term: t.value, message)
+        message = message.replace("{?" + name + "}", term.value).replace(
+            "{$" + name + "}", term.value
+        )
     return message
 
 

@@ -169,7 +169,7 @@ def validate_store(
     store: GraphStore, base: str, shapes_dir: Path | None = None
 ) -> ValidationReport:
     shapes = load_shapes(shapes_dir)
-    data = data_graph(store.quads(), exclude_prefix=f"{base}graph/derived/")
+    data = data_graph(list(store.quads()), exclude_prefix=f"{base}graph/derived/")
     return validate_graph(data, shapes)
 
 

@@ -13,6 +13,7 @@ import typer
 from kg.cli import build as build_cmd
 from kg.cli import check as check_cmd
 from kg.cli import docs as docs_cmd
+from kg.cli import explain as explain_cmd
 from kg.cli import imports as imports_cmd
 from kg.cli import link as link_cmd
 from kg.cli import publish as publish_cmd
@@ -33,6 +34,7 @@ app = typer.Typer(
 for module in (
     build_cmd,
     query_cmd,
+    explain_cmd,
     validate_cmd,
     check_cmd,
     reason_cmd,

@@ -75,6 +75,7 @@ def build(
         console.print(f"  dump:  {out_dir / 'current' / 'dumps' / dump.name}")
     console.print(f"  consistency report: {out_dir / 'current' / 'reports' / 'errata.md'}")
     console.print(
-        f"  figures: {out_dir / 'current' / 'figures'}/ (figure4, table3-heatmap; png, svg)"
+        f"  figures: {out_dir / 'current' / 'figures'}/"
+        " (figure4, table3-heatmap, definitions; png, svg)"
     )
     console.print("Next: kg validate · kg reason · kg query errata · kg query --list")

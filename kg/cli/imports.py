@@ -66,6 +66,108 @@ def tracker(
     typer.echo("Run kg build to load it; kg query source-disagreements compares the sources.")
 
 
+def _git_commit(folder: Path) -> str:
+    """The commit of `folder` when it is (the top of, or models/ in) a git clone, else ''."""
+    import subprocess
+
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    lines = top.stdout.split()
+    if top.returncode != 0 or len(lines) != 2:
+        return ""
+    if Path(lines[0]).resolve() not in (folder.resolve(), folder.resolve().parent):
+        return ""  # the folder is inside some other repository: its commit says nothing
+    return lines[1]
+
+
+def _import(source: str, folder: Path, sources: Path | None, workspace: Path | None) -> None:
+    from kg.mapping.sources import resolve_all
+    from kg.sources import eosai, mot
+
+    module = eosai if source == "eosai" else mot
+    with user_errors():
+        ws = Workspace(workspace_root(workspace))
+        root = sources or resource_dir("sources")
+        src = load_sources(root, vocabulary(load_ontology()))
+        reading = eosai.read_eosai(folder) if source == "eosai" else mot.read_mot(folder)
+        commit = _git_commit(folder)
+        provenance = Provenance(
+            source=source,
+            title=module.TITLE,
+            upstream=module.UPSTREAM,
+            license=module.LICENSE,
+            attribution=module.ATTRIBUTION,
+            commit=commit,
+            retrieved="" if commit else dt.date.today().isoformat(),
+            folder=str(folder),
+            records=len(reading.records),
+        )
+        target = ws.write(module.IMPORT_FILE, module.to_jsonl(reading).encode("utf-8"), provenance)
+        paper = {m.id: [m.name, m.table3_label] for m in src.models}
+        resolution = resolve_all(
+            root,
+            paper,
+            eosai.load_imported(ws.path(eosai.IMPORT_FILE)),
+            mot.load_imported(ws.path(mot.IMPORT_FILE)),
+        )
+    mine = [i for i in resolution.identities if i.source == source]
+    matched = [i for i in mine if i.matched]
+    judgments = sum(
+        len(r.judgments) if source == "eosai" else len(r.components) for r in reading.records
+    )
+    typer.echo(
+        f"Imported {len(reading.records)} {module.TITLE} record(s), {judgments} judgments, "
+        f"into {target} ({'commit ' + commit if commit else 'retrieved ' + provenance.retrieved})."
+    )
+    for line in reading.reported:
+        typer.echo(f"  reported: {line}")
+    typer.echo(
+        f"{len(matched)} record(s) matched to a model another source has; "
+        f"{len(mine) - len(matched)} not matched (models of their own, listed, never guessed):"
+    )
+    for i in mine:
+        if not i.matched:
+            typer.echo(f"  not matched: {i.record} ('{i.name}')")
+    typer.echo("Run kg build to load it; kg query who-says -p model=NAME shows every source.")
+
+
+@imports.command("eosai")
+def eosai_command(
+    folder: Annotated[
+        Path, typer.Argument(help="A clone of the EOSAI main-database (one .yaml per model).")
+    ],
+    sources: Annotated[
+        Path | None, typer.Option(help="Curated sources (default: the project's).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Read the European Open Source AI Index (all three schema generations) into the
+    workspace (imports/eosai.jsonl), with its provenance."""
+    _import("eosai", folder, sources, workspace)
+
+
+@imports.command("mot")
+def mot_command(
+    folder: Annotated[
+        Path, typer.Argument(help="A clone of lfai/model_openness_tool (or its models/ folder).")
+    ],
+    sources: Annotated[
+        Path | None, typer.Option(help="Curated sources (default: the project's).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Read the Model Openness Tool's model records into the workspace (imports/mot.jsonl),
+    with its provenance."""
+    _import("mot", folder, sources, workspace)
+
+
 @imports.command("hf")
 def hf(
     file: Annotated[

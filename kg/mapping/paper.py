@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
+from kg.mapping.licenses import license_quads
 from kg.mapping.rdf import A, GraphWriter, boolean, integer, typed
 from kg.sources.loader import CuratedSources
 from kg.sources.notation import NOT_APPLICABLE
@@ -116,6 +117,7 @@ class Mapper:
         quads += self._table2(src)
         quads += self._table3(src)
         quads += self.spdx(src)
+        quads += license_quads(self.b, src.licenses, src.aliases)
         return quads
 
     def _metadata(self) -> list[Quad]:
@@ -181,7 +183,8 @@ class Mapper:
             s = self.license(lic.id)
             g.add(s, A, gao("AccessStatement" if lic.kind == "access-statement" else "License"))
             g.add(s, LABEL, Literal(lic.label, language="en"))
-            g.add(s, gao("licenseNotation"), Literal(lic.notation))
+            if lic.notation:
+                g.add(s, gao("licenseNotation"), Literal(lic.notation))
             if lic.url:
                 g.add(s, SCHEMA + "url", NamedNode(lic.url))
             g.add(s, gao("curatedRecord"), Literal(lic.record))

@@ -12,7 +12,8 @@ from kg.vocab.namespaces import DCTERMS, PROV, RDFS, Base, gao
 
 
 def tracker_quads(cells: list[TrackerCell], base: Base) -> list[Quad]:
-    """The imported cells as assessments in `graph/imports/tracker`, with provenance."""
+    """The imported cells as judgments (gao:SourceJudgment, on the paper's own scale) in
+    `graph/imports/tracker`, with provenance."""
     if not cells:
         return []
     graph = base.graph("imports", "tracker")
@@ -22,22 +23,25 @@ def tracker_quads(cells: list[TrackerCell], base: Base) -> list[Quad]:
     for c in cells:
         row = files.index(c.file) + 1
         part = base.iri("source", "tracker", re.sub(r"[^a-z0-9]+", "-", c.file.lower()).strip("-"))
-        node = base.iri("assessment", "tracker", c.model, c.component)
+        node = base.iri("judgment", "tracker", c.model, c.component)
         kind = "C" if c.component.endswith("-code") else "D"
-        g.add(node, A, gao("ComponentAssessment"))
-        g.add(node, gao("assessedModel"), base.iri("model", c.model))
-        g.add(node, gao("assessedComponent"), gao(c.component))
+        # a judgment of another source, not one of the paper's Table 3 cells: the paper's
+        # questions (gao:ComponentAssessment) never see it; who-says and source-disagreements do
+        g.add(node, A, gao("SourceJudgment"))
+        g.add(node, gao("judgedModel"), base.iri("model", c.model))
+        g.add(node, gao("assessedTerm"), base.iri("framework", "eiras2024", c.component))
+        g.add(node, gao("judgedVariant"), Literal(c.title))
         g.add(node, DCTERMS + "source", part)
         g.add(node, gao("sourceRow"), integer(row))
         g.add(node, gao("curatedRecord"), Literal(f"{IMPORT_FILE} ({c.file})"))
         written = c.value + (f" ({c.license})" if c.license else "")
         g.add(node, gao("notationInSource"), Literal(written))
         if c.value == "N/A":
-            g.add(node, gao("assessmentStatus"), gao("not-applicable"))
+            g.add(node, gao("scaleValue"), gao("not-applicable"))
         elif c.value == "Unknown":
-            g.add(node, gao("assessmentStatus"), gao("not-publicly-available"))
+            g.add(node, gao("scaleValue"), gao("not-publicly-available"))
         else:
-            g.add(node, gao("opennessLevel"), gao(f"{kind}{c.value}"))
+            g.add(node, gao("scaleValue"), gao(f"{kind}{c.value}"))
         g.add(part, A, gao("SourcePart"))
         g.add(part, DCTERMS + "identifier", Literal(c.file))
         g.add(part, DCTERMS + "isPartOf", dataset)
@@ -48,7 +52,7 @@ def tracker_quads(cells: list[TrackerCell], base: Base) -> list[Quad]:
     meta.add(
         graph,
         DCTERMS + "title",
-        Literal("Component assessments imported from the paper's online tracker", language="en"),
+        Literal("Judgments imported from the paper's online tracker", language="en"),
     )
     meta.add(graph, PROV + "wasDerivedFrom", dataset)
     meta.add(

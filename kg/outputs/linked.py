@@ -13,6 +13,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -87,7 +88,7 @@ def link_header(iri: str, base: Base, *, void: str | None = None) -> str:
 # --- JSON-LD ------------------------------------------------------------------------------------
 
 
-def context(base: Base) -> dict:
+def context(base: Base) -> dict[str, dict[str, str]]:
     """The compact JSON-LD context: the graph's prefixes (the base as `kg`)."""
     prefixes = {**base.prefixes(with_base=False), "kg": base.base, "foaf": FOAF, "void": VOID}
     return {"@context": dict(sorted(prefixes.items()))}
@@ -120,21 +121,24 @@ class Compactor:
         return {"@value": t.value, "@type": self.iri(t.datatype.value)}
 
     def serialize(self, triples: Iterable[ox.Triple]) -> bytes:
-        nodes: dict[str, dict] = {}
+        nodes: dict[str, dict[str, Any]] = {}
         for t in sorted(triples, key=str):
-            key = str(t.subject)
+            subject, obj = t.subject, t.object
+            if isinstance(subject, ox.Triple) or isinstance(obj, ox.Triple):
+                continue  # RDF 1.2 triple terms: none in the graph, no compact form here
+            key = str(subject)
             node = nodes.setdefault(
                 key,
                 {
-                    "@id": self.iri(t.subject.value)
-                    if isinstance(t.subject, ox.NamedNode)
-                    else f"_:{t.subject.value}"
+                    "@id": self.iri(subject.value)
+                    if isinstance(subject, ox.NamedNode)
+                    else f"_:{subject.value}"
                 },
             )
-            if t.predicate.value == RDF + "type" and isinstance(t.object, ox.NamedNode):
-                node.setdefault("@type", []).append(self.iri(t.object.value))
+            if t.predicate.value == RDF + "type" and isinstance(obj, ox.NamedNode):
+                node.setdefault("@type", []).append(self.iri(obj.value))
             else:
-                node.setdefault(self.iri(t.predicate.value), []).append(self.term(t.object))
+                node.setdefault(self.iri(t.predicate.value), []).append(self.term(obj))
         graph = [
             {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in n.items()}
             for n in nodes.values()
@@ -166,7 +170,9 @@ def ontology_iris(ontology: list[ox.Triple]) -> set[str]:
     return {ONTOLOGY_IRI} | {
         t.object.value
         for t in ontology
-        if t.subject.value == ONTOLOGY_IRI
+        if isinstance(t.subject, ox.NamedNode)
+        and isinstance(t.object, ox.NamedNode)
+        and t.subject.value == ONTOLOGY_IRI
         and t.predicate.value == "http://www.w3.org/2002/07/owl#versionIRI"
     }
 

@@ -43,6 +43,37 @@ text-align:left;vertical-align:top}code{font-size:.9em}.graph{color:#777;font-si
 td.level{font-weight:bold;text-align:center}nav a{margin-right:1rem}"""
 
 
+# Sorting (click a header; again to reverse) and filtering of the home page's table; the table
+# is complete without it.
+OVERVIEW_JS = """(() => {
+const table = document.getElementById("overview"), body = table.tBodies[0];
+const filter = document.getElementById("overview-filter");
+const count = document.getElementById("overview-count");
+const show = () => {
+  const words = filter.value.toLowerCase().split(/\\s+/).filter(Boolean);
+  let n = 0;
+  for (const row of body.rows) {
+    const text = (row.cells[0].textContent + " " + row.cells[1].textContent).toLowerCase();
+    row.hidden = !words.every(w => text.includes(w));
+    if (!row.hidden) n++;
+  }
+  count.textContent = n + " of " + body.rows.length + " models";
+};
+table.tHead.addEventListener("click", e => {
+  const th = e.target.closest("th"); if (!th) return;
+  const i = th.cellIndex, down = th.dataset.sort !== "up";
+  for (const h of table.tHead.rows[0].cells) delete h.dataset.sort;
+  th.dataset.sort = down ? "up" : "down";
+  const rows = [...body.rows].sort((a, b) =>
+    a.cells[i].textContent.localeCompare(b.cells[i].textContent, undefined, {numeric: true}));
+  if (!down) rows.reverse();
+  body.append(...rows);
+});
+filter.addEventListener("input", show);
+show();
+})();"""
+
+
 def local_path(iri: str, base: str) -> str | None:
     """The IRI's path below the base (`model/llama-2`), or None for IRIs outside the base, the
     base itself and hash or query IRIs."""
@@ -109,6 +140,7 @@ class Site:
         self.evidence_q = parse_query_file(folder / "evidence.rq")
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
+        self.overview_q = parse_query_file(folder / "overview.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
@@ -341,11 +373,11 @@ class Site:
             + " · ".join(f'<a href="{html.escape(p)}">{html.escape(t)}</a>' for p, t in links)
             + "</p>",
         ]
+        index += self.overview()
         by_kind: dict[str, list[str]] = defaultdict(list)
         for iri in self.subjects():
             by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
         for kind in (
-            "model",
             "license",
             "license-evaluation",
             "statement",
@@ -360,6 +392,46 @@ class Site:
                 index.append("</ul>")
         index.append("</body></html>")
         return "\n".join(index) + "\n"
+
+    def overview(self) -> list[str]:
+        """Every model the paper's Table 3 assesses: one row, one coloured cell per component."""
+        source = ox.NamedNode(self.base + "source/paper/table-3")
+        rows = self.store.select(self.overview_q, {"source": source}).rows
+        models: dict[str, dict[str, str]] = {}
+        names: dict[str, tuple[str, str]] = {}
+        components: dict[str, int] = {}
+        for r in rows:
+            model = r["model"].value
+            names.setdefault(
+                model, (r["label"].value, r["developer"].value if r.get("developer") else "")
+            )
+            components.setdefault(r["component"].value, int(r["position"].value))
+            models.setdefault(model, {}).setdefault(r["component"].value, r["value"].value)
+        if not models:
+            return []
+        columns = sorted(components, key=components.__getitem__)
+        out = [
+            "<h2>Models</h2>",
+            '<p><label>Filter: <input id="overview-filter" type="search" '
+            'placeholder="model or developer"></label> '
+            '<span id="overview-count"></span></p>',
+            '<table id="overview"><thead><tr><th>model</th><th>developer</th>'
+            + "".join(f"<th><code>{html.escape(c)}</code></th>" for c in columns)
+            + "</tr></thead><tbody>",
+        ]
+        for model, cells in models.items():
+            label, developer = names[model]
+            tds = "".join(
+                f'<td class="level" style="background:{COLOURS.get(level_key(v), "#fff")}">'
+                f"{html.escape(v)}</td>"
+                for v in (cells.get(c, "") for c in columns)
+            )
+            out.append(
+                f"<tr><td>{self.link(model, 'index.html', label)}</td>"
+                f"<td>{html.escape(developer)}</td>{tds}</tr>"
+            )
+        out += ["</tbody></table>", f"<script>{OVERVIEW_JS}</script>"]
+        return out
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}

@@ -6,6 +6,7 @@ person reads is exactly what an analyst gets from `kg query`.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from pathlib import Path
 from typing import Any
 
@@ -124,20 +125,88 @@ def heatmap(rows: list[dict[str, str]], path: Path) -> list[Path]:
         cells[(r["model"], r["component"])] = r["level"]
     grid = [[LEVEL_ORDER.index(level_key(cells[(m, c)])) for c in components] for m in models]
     fig, ax = plt.subplots(figsize=(9, 12))
-    cmap = ListedColormap([COLOURS[k] for k in LEVEL_ORDER])
-    ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(LEVEL_ORDER) - 0.5, aspect="auto")
-    if len(models) <= LABELLED_ROWS:  # beyond, a text per cell is unreadable and costs O(N) draws
-        for i, m in enumerate(models):
-            for j, c in enumerate(components):
-                ax.text(j, i, cells[(m, c)], ha="center", va="center", fontsize=6)
-        ax.set_yticks(range(len(models)), list(models), fontsize=7)
-    else:
-        ax.set_ylabel(f"{len(models)} models, in Table 3's order")
-    ax.set_xticks(range(len(components)), list(components), rotation=60, ha="right", fontsize=7)
-    ax.set_title("Table 3: openness of each component of each model")
+    ax.imshow(grid, cmap=ListedColormap([COLOURS[k] for k in LEVEL_ORDER]), **_span(LEVEL_ORDER))
+    _label_grid(ax, list(models), list(components), cells, (6, 7, 60), "in Table 3's order")
+    return _finish(plt, fig, ax, "Table 3: openness of each component of each model", path)
+
+
+def _span(keys: Sized) -> dict[str, Any]:
+    return {"vmin": -0.5, "vmax": len(keys) - 0.5, "aspect": "auto"}
+
+
+def _finish(plt: Any, fig: Any, ax: Any, title: str, path: Path) -> list[Path]:
+    ax.set_title(title)
     paths = _save(fig, path)
     plt.close(fig)
     return paths
+
+
+def _label_grid(
+    ax: Any,
+    rows: list[str],
+    columns: list[str],
+    cells: dict[tuple[str, str], str],
+    sizes: tuple[int, int, int],  # cell text size, row label size, column label rotation
+    order: str,
+) -> None:
+    """Label a grid's cells and axes; beyond LABELLED_ROWS rows a text per cell is unreadable
+    and costs O(N) draws, so only the row count is given."""
+    cell_size, row_size, rotation = sizes
+    if len(rows) <= LABELLED_ROWS:
+        for i, r in enumerate(rows):
+            for j, c in enumerate(columns):
+                ax.text(j, i, cells.get((r, c), ""), ha="center", va="center", fontsize=cell_size)
+        ax.set_yticks(range(len(rows)), rows, fontsize=row_size)
+    else:
+        ax.set_ylabel(f"{len(rows)} models, {order}")
+    ax.set_xticks(range(len(columns)), columns, rotation=rotation, ha="right", fontsize=7)
+
+
+VERDICT_COLOURS = {  # open-ish verdicts green, negative red, undecided grey
+    "conformant": "#1a9850",
+    "eligible": "#1a9850",
+    "I": "#1a9850",
+    "fully-open-deployment": "#1a9850",
+    "II": "#66bd63",
+    "open-weights": "#a6d96a",
+    "III": "#a6d96a",
+    "partly-open": "#fee08b",
+    "undetermined": "#d9d9d9",
+    "not-conformant": "#d73027",
+    "not-eligible": "#d73027",
+    "unclassified": "#d73027",
+    "fully-closed": "#d73027",
+}
+
+
+def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
+    """The models x definitions matrix (`kg query definitions`), each cell its verdict."""
+    plt = _matplotlib()
+    from matplotlib.colors import ListedColormap
+
+    models: dict[str, None] = {}
+    definitions: dict[str, None] = {}
+    cells: dict[tuple[str, str], str] = {}
+    for r in rows:
+        models.setdefault(r["name"])
+        definition = r["definition"].rsplit("#", 1)[-1]
+        definitions.setdefault(definition)
+        cells[(r["name"], definition)] = r["verdict"]
+    if not cells:
+        return []
+    keys = list(VERDICT_COLOURS)
+    grid = [
+        [
+            keys.index(cells[(m, d)]) if (m, d) in cells else keys.index("undetermined")
+            for d in definitions
+        ]
+        for m in models
+    ]
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(definitions), 2 + 0.22 * len(models)))
+    ax.imshow(grid, cmap=ListedColormap(list(VERDICT_COLOURS.values())), **_span(keys))
+    _label_grid(ax, list(models), list(definitions), cells, (5, 6, 30), "by name")
+    title = "Verdicts of each openness definition (kg query definitions)"
+    return _finish(plt, fig, ax, title, path)
 
 
 def write_reports(store: OxigraphStore, release: Path) -> list[Path]:
@@ -152,4 +221,5 @@ def write_reports(store: OxigraphStore, release: Path) -> list[Path]:
     written = [errata]
     written += figure4(_rows(store, "figure4"), figures / "figure4")
     written += heatmap(_rows(store, "table3"), figures / "table3-heatmap")
+    written += definitions_matrix(_rows(store, "definitions"), figures / "definitions")
     return written

@@ -16,7 +16,7 @@ prunes the release another is about to point `current` at. Each build also locks
 folder; staging folders nobody holds are left by killed builds and are removed by the next one.
 `output/releases/history.json` records the order in which releases became current: the release
 kept for rollback is the one current before, whatever the folders' times. The manifest records
-the size and sha256 of every dump and store file (`kg.release.integrity`, decision 15).
+the size and sha256 of every dump and store file (`kg.release.integrity`, decision 19).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from kg.fsutil import write_atomic
 from kg.mapping.argument import StatementsMapper
 from kg.mapping.fmti import fmti_quads
 from kg.mapping.hf import hf_quads
+from kg.mapping.imports import import_quads
 from kg.mapping.paper import Mapper
 from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
@@ -52,6 +53,7 @@ from kg.release.integrity import DUMPS, file_digests, sha256_file
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
 from kg.sources.fmti import load_imported as load_fmti
+from kg.sources.frameworks import component_notations, load_frameworks
 from kg.sources.hf import load_import
 from kg.sources.loader import load_sources
 from kg.sources.tracker import load_imported
@@ -96,8 +98,8 @@ def assemble(
     mapper = Mapper(Base(base), vocab)
     quads = mapper.ontology(triples) + mapper.sources(src)
     quads += StatementsMapper(Base(base)).quads(statements)
-    if workspace is not None:
-        ws = Workspace(workspace)
+    ws = Workspace(workspace) if workspace is not None else None
+    if ws is not None:
         imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
         quads += tracker_quads(imported, Base(base))
         quads += link_quads(load_links(ws.root), Base(base))
@@ -107,6 +109,9 @@ def assemble(
         if hub is not None:  # materialised here like every source, until the build streams
             meta, records = hub
             quads += hf_quads(records, Base(base), meta)
+    frameworks = load_frameworks(root, component_notations(triples))
+    paper = {m.id: [m.name, m.table3_label] for m in src.models}
+    quads += import_quads(root, ws, Base(base), frameworks, paper)
     return canonical(quads)
 
 

@@ -1,6 +1,6 @@
 """Release integrity: the size and sha256 of every dump and store file, recorded in the manifest by
 the build and checked (with the triples per graph in the store) before a release is served,
-published or uploaded. See decision 15."""
+published or uploaded. See decision 19."""
 
 from __future__ import annotations
 

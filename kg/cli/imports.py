@@ -293,7 +293,11 @@ def unresolved_keys(keys: Counter[str]) -> Counter[str]:
         ox.Quad(s, gao("licenseKey"), ox.Literal(k), ox.DefaultGraph()) for s, k in stand_in.items()
     )
     rule = next(r for r in rules() if r.slug == "hub-license")
-    resolved = {stand_in[t.subject] for t in store.run(rule.query) if t.subject in stand_in}
+    resolved = {
+        stand_in[t.subject]
+        for t in store.construct(rule.query)
+        if isinstance(t.subject, ox.NamedNode) and t.subject in stand_in
+    }
     return Counter({k: n for k, n in keys.items() if k not in resolved})
 
 

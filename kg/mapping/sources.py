@@ -21,7 +21,7 @@ from kg.sources import eosai, mot
 from kg.sources.frameworks import FRAMEWORKS, Frameworks
 from kg.sources.identity import Record as IdRecord
 from kg.sources.identity import Resolution, load_curated, record_slug, resolve, slug
-from kg.sources.workspace import Provenance, Workspace
+from kg.sources.workspace import Provenance
 from kg.vocab.namespaces import DCTERMS, PROV, RDFS, SKOS, Base, gao
 
 SKOS_MATCH = {
@@ -95,7 +95,7 @@ class ImportMapper:
         m.add(graph, TITLE, Literal(title, language="en"))
         m.add(graph, PROV + "wasDerivedFrom", dataset)
         m.add(dataset, A, NamedNode(PROV + "Entity"))
-        m.add(dataset, LABEL, Literal(p.title or fallback.title))
+        m.add(dataset, LABEL, Literal(p.title or fallback.title, language="en"))
         upstream = p.upstream or fallback.upstream
         if upstream:
             m.add(dataset, PROV + "wasDerivedFrom", NamedNode(upstream))
@@ -125,7 +125,7 @@ class ImportMapper:
         for t in fw.terms:
             node = self.term(t.framework, t.term)
             g.add(node, A, gao("FrameworkTerm"))
-            g.add(node, SKOS + "prefLabel", Literal(t.label))
+            g.add(node, SKOS + "prefLabel", Literal(t.label, language="en"))
             g.add(node, SKOS + "notation", Literal(t.term))
             g.add(node, SKOS + "definition", Literal(t.definition, language="en"))
             g.add(node, gao("inFramework"), self.b.iri("framework", t.framework))
@@ -135,7 +135,7 @@ class ImportMapper:
                 continue  # the paper's levels carry their own category in the ontology
             node = self.scale_value(s.framework, s.value)
             g.add(node, A, gao("ScaleValue"))
-            g.add(node, SKOS + "prefLabel", Literal(s.value))
+            g.add(node, SKOS + "prefLabel", Literal(s.value, language="en"))
             g.add(node, SKOS + "notation", Literal(s.value))
             g.add(node, gao("inFramework"), self.b.iri("framework", s.framework))
             g.add(node, gao("opennessCategory"), gao(s.category))
@@ -183,7 +183,7 @@ class ImportMapper:
             if mid in paper:
                 continue
             g.add(self.model(mid), A, gao("SourceModel"))
-            g.add(self.model(mid), LABEL, Literal(label))
+            g.add(self.model(mid), LABEL, Literal(label, language="en"))
         for i in res.identities:
             part = self.record(i.source, i.record)
             g.add(part, gao("describesModel"), self.model(i.model))
@@ -224,28 +224,3 @@ class ImportMapper:
             doc = NamedNode(link)
             g.add(node, gao("evidence"), doc)
             g.add(doc, A, gao("EvidenceDocument"))
-
-
-def import_quads(
-    root: Path,
-    workspace: Workspace | None,
-    base: Base,
-    fw: Frameworks,
-    paper: dict[str, list[str]],
-) -> list[Quad]:
-    """The framework tables, and every quad of the EOSAI and MOT imports in `workspace` (if
-    any) with the identities of their models."""
-    from kg.mapping.eosai import eosai_quads
-    from kg.mapping.mot import mot_quads
-
-    mapper = ImportMapper(base)
-    quads = mapper.frameworks(fw)
-    if workspace is None:
-        return quads + mapper.meta.quads
-    e = eosai.load_imported(workspace.path(eosai.IMPORT_FILE))
-    m = mot.load_imported(workspace.path(mot.IMPORT_FILE))
-    res = resolve_all(root, paper, e, m)
-    quads += mapper.identities(res, set(paper))
-    quads += eosai_quads(mapper, e, res, workspace.provenance("eosai"))
-    quads += mot_quads(mapper, m, fw, res, workspace.provenance("mot"))
-    return quads + mapper.meta.quads

@@ -16,7 +16,7 @@ prunes the release another is about to point `current` at. Each build also locks
 folder; staging folders nobody holds are left by killed builds and are removed by the next one.
 `output/releases/history.json` records the order in which releases became current: the release
 kept for rollback is the one current before, whatever the folders' times. The manifest records
-the size and sha256 of every dump and store file (`kg.release.integrity`, decision 15).
+the size and sha256 of every dump and store file (`kg.release.integrity`, decision 19).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from kg.fsutil import write_atomic
 from kg.mapping.argument import StatementsMapper
 from kg.mapping.fmti import fmti_quads
 from kg.mapping.hf import hf_quads
+from kg.mapping.imports import import_quads
 from kg.mapping.paper import Mapper
-from kg.mapping.sources import import_quads
 from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
 from kg.outputs.reports import write_reports

@@ -1,6 +1,6 @@
 """Release integrity: the size and sha256 of every dump and store file, recorded in the manifest by
 the build and checked (with the triples per graph in the store) before a release is served,
-published or uploaded. See decision 15."""
+published or uploaded. See decision 19."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = Tru
         _verify_store_counts(release, manifest, fix)
 
 
-def _verify_store_counts(release: Path, manifest: dict, fix: str) -> None:
+def _verify_store_counts(release: Path, manifest: dict[str, Any], fix: str) -> None:
     graphs: dict[str, int] = manifest["graphs"]
     db = OxigraphStore.open_read_only(release / "store")
     query = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")

@@ -95,7 +95,7 @@ class Release:
     def verify(self, *, store: bool = True) -> Release:
         """Check the release against its manifest (the size and sha256 of every dump and store
         file; with `store`, the triples per graph in the store); a corrupt or truncated release
-        raises KgError naming the file (decision 15). Returns the release."""
+        raises KgError naming the file (decision 19). Returns the release."""
         verify_release(self.path, self.manifest, store=store)
         return self
 

@@ -95,7 +95,7 @@ class ImportMapper:
         m.add(graph, TITLE, Literal(title, language="en"))
         m.add(graph, PROV + "wasDerivedFrom", dataset)
         m.add(dataset, A, NamedNode(PROV + "Entity"))
-        m.add(dataset, LABEL, Literal(p.title or fallback.title))
+        m.add(dataset, LABEL, Literal(p.title or fallback.title, language="en"))
         upstream = p.upstream or fallback.upstream
         if upstream:
             m.add(dataset, PROV + "wasDerivedFrom", NamedNode(upstream))
@@ -125,7 +125,7 @@ class ImportMapper:
         for t in fw.terms:
             node = self.term(t.framework, t.term)
             g.add(node, A, gao("FrameworkTerm"))
-            g.add(node, SKOS + "prefLabel", Literal(t.label))
+            g.add(node, SKOS + "prefLabel", Literal(t.label, language="en"))
             g.add(node, SKOS + "notation", Literal(t.term))
             g.add(node, SKOS + "definition", Literal(t.definition, language="en"))
             g.add(node, gao("inFramework"), self.b.iri("framework", t.framework))
@@ -135,7 +135,7 @@ class ImportMapper:
                 continue  # the paper's levels carry their own category in the ontology
             node = self.scale_value(s.framework, s.value)
             g.add(node, A, gao("ScaleValue"))
-            g.add(node, SKOS + "prefLabel", Literal(s.value))
+            g.add(node, SKOS + "prefLabel", Literal(s.value, language="en"))
             g.add(node, SKOS + "notation", Literal(s.value))
             g.add(node, gao("inFramework"), self.b.iri("framework", s.framework))
             g.add(node, gao("opennessCategory"), gao(s.category))
@@ -183,7 +183,7 @@ class ImportMapper:
             if mid in paper:
                 continue
             g.add(self.model(mid), A, gao("SourceModel"))
-            g.add(self.model(mid), LABEL, Literal(label))
+            g.add(self.model(mid), LABEL, Literal(label, language="en"))
         for i in res.identities:
             part = self.record(i.source, i.record)
             g.add(part, gao("describesModel"), self.model(i.model))

@@ -37,6 +37,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 import pyoxigraph as ox
 
@@ -177,7 +178,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Follow no redirect: urllib would turn a POST into a body-less GET and send the extra
     headers (tokens) to the new address. A 30x answer becomes an error instead."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -234,7 +243,8 @@ class _Http:
         self.requests += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return response.read()
+                data: bytes = response.read()
+                return data
         except urllib.error.HTTPError as exc:
             try:
                 text = exc.read().decode("utf-8", "replace")
@@ -300,12 +310,15 @@ def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
 
 
 def release_record(
-    base: Base, manifest: dict, graphs: dict[str, int], pushed: dt.datetime
+    base: Base, manifest: dict[str, Any], graphs: dict[str, int], pushed: dt.datetime
 ) -> tuple[ox.NamedNode, list[ox.Triple]]:
     """The release record graph (`{base}graph/release`): which release the store holds, when it
     was pushed, and its graphs with their triple counts."""
     record = base.graph("release")
-    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+
+    def typed(v: object, t: str) -> ox.Literal:
+        return ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))
+
     p = ox.NamedNode
     triples = [
         ox.Triple(record, p(RDF + "type"), p(VOID + "Dataset")),
@@ -368,14 +381,26 @@ def upload_release(
     started = time.monotonic()
     ends = endpoints(to, update_url, query_url, method)
     extra = dict(parse_header(h) for h in headers)
+    _check_limits(timeout, lock_expiry, chunk_size)
+    upload = _Upload(
+        release, ends, extra, timeout, chunk_size=chunk_size, lock_expiry=lock_expiry, step=step
+    )
+    upload.prepare(now)
+    upload.run()
+    return upload.result(time.monotonic() - started)
+
+
+def _check_limits(timeout: float, lock_expiry: float, chunk_size: int) -> None:
     if timeout <= 0:
         raise KgError(f"--timeout must be positive, got {timeout:g}")
     if lock_expiry <= 0:
         raise KgError(f"--lock-expiry must be positive, got {lock_expiry:g}")
     if chunk_size < 1:
         raise KgError(f"the chunk size must be at least 1 triple, got {chunk_size}")
-    manifest = release.manifest
-    base = release.base
+
+
+def _triples_by_graph(release: Release) -> dict[str, list[ox.Triple]]:
+    """The release's triples per named graph (IRI), in the release's sorted order."""
     by_graph: dict[str, list[ox.Triple]] = {}
     for q in release.sorted_quads():
         if not isinstance(q.graph_name, ox.NamedNode):
@@ -385,167 +410,259 @@ def upload_release(
         by_graph.setdefault(q.graph_name.value, []).append(
             ox.Triple(q.subject, q.predicate, q.object)
         )
-    pushed = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    record, record_triples = release_record(
-        base, manifest, {g: len(t) for g, t in by_graph.items()}, pushed
-    )
-    if record.value in by_graph:
-        raise KgError(f"{release.path}: the release has a graph named {record.value}; not pushed")
-    by_graph[record.value] = record_triples
-    push_id = f"{manifest['build_id']}-{uuid.uuid4().hex[:8]}"
-    pairs = {g: staging_graph(base, push_id, g) for g in sorted(by_graph)}
-    http = _Http([u for u in (ends.gsp, ends.update, ends.query) if u], extra, timeout)
+    return by_graph
 
-    def select(what: str, qf: QueryFile, tables: dict) -> list[dict]:
+
+Rows = list[dict[str, Any]]  # the solutions of a SELECT: variable -> IRI or literal
+Tables = dict[tuple[str, ...], Iterable[Sequence[Any]]]  # QueryFile.with_tables' VALUES rows
+
+
+class _Upload:
+    """One push of one release, step by step: `prepare` (the graphs, the release record, the
+    staging graphs), then `run` (lock, clean-up, upload, swap, verify, unlock), then `result`."""
+
+    def __init__(
+        self,
+        release: Release,
+        ends: StoreEndpoints,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        chunk_size: int,
+        lock_expiry: float,
+        step: Callable[[str], None],
+    ) -> None:
+        self.release = release
+        self.ends = ends
+        self.headers = headers
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self.lock_expiry = lock_expiry
+        self.step = step
+        self.uploaded: list[ox.NamedNode] = []
+        self.keep = False  # the swap timed out: keep the staging graphs and the lock
+        self.stale: list[ox.NamedNode] = []
+        self.expired: list[ox.NamedNode] = []
+        self.previous: str | None = None
+        self.old_graphs: set[str] = set()
+
+    def prepare(self, now: dt.datetime | None) -> None:
+        """The graphs to push with the release record, their staging graphs, the lock's names
+        and the HTTP client. Sends nothing."""
+        release = self.release
+        self.manifest = release.manifest
+        self.base = base = release.base
+        self.by_graph = _triples_by_graph(release)
+        self.pushed = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+        self.record, record_triples = release_record(
+            base, self.manifest, {g: len(t) for g, t in self.by_graph.items()}, self.pushed
+        )
+        if self.record.value in self.by_graph:
+            raise KgError(
+                f"{release.path}: the release has a graph named {self.record.value}; not pushed"
+            )
+        self.by_graph[self.record.value] = record_triples
+        push_id = f"{self.manifest['build_id']}-{uuid.uuid4().hex[:8]}"
+        self.pairs = {g: staging_graph(base, push_id, g) for g in sorted(self.by_graph)}
+        ends = self.ends
+        urls = [u for u in (ends.gsp, ends.update, ends.query) if u]
+        self.http = _Http(urls, self.headers, self.timeout)
+        self.lock = base.graph("push-lock")
+        self.locked_at = ox.NamedNode(self.lock.value + "#lockedAt")
+        self.me = ox.NamedNode(f"{self.lock.value}#{push_id}")
+
+    def select(self, what: str, qf: QueryFile, tables: Tables) -> Rows:
         body = urllib.parse.urlencode({"query": qf.with_tables(tables)}).encode()
-        answer = http.send(
+        answer = self.http.send(
             what,
             "POST",
-            ends.query,
+            self.ends.query,
             body,
             "application/x-www-form-urlencoded",
             "application/sparql-results+json",
         )
-        return _solutions(answer, what, ends.query)
+        return _solutions(answer, what, self.ends.query)
 
-    def update(what: str, text: str) -> None:
+    def update(self, what: str, text: str) -> None:
         body = urllib.parse.urlencode({"update": text}).encode()
-        http.send(what, "POST", ends.update, body, "application/x-www-form-urlencoded")
+        self.http.send(what, "POST", self.ends.update, body, "application/x-www-form-urlencoded")
 
-    lock = base.graph("push-lock")
-    locked_at = ox.NamedNode(lock.value + "#lockedAt")
-    me = ox.NamedNode(f"{lock.value}#{push_id}")
+    def locks(self, pushes: Iterable[ox.NamedNode]) -> Tables:
+        return {("lock", "push", "lockedAt"): [(self.lock, p, self.locked_at) for p in pushes]}
 
-    def locks(pushes: Iterable[ox.NamedNode]) -> dict:
-        return {("lock", "push", "lockedAt"): [(lock, p, locked_at) for p in pushes]}
+    def run(self) -> None:
+        """Every request of the push, in order; the lock is released at the end (unless the
+        swap timed out)."""
+        try:
+            self.take_lock()
+            self.drop_stale_staging()
+            self.read_previous_record()
+            try:
+                self.upload_all()
+                self.swap()
+            except BaseException:
+                if not self.keep:
+                    _drop_staging(self.http, self.ends, self.uploaded)
+                raise
+            self.tidy()
+            self.verify()
+        finally:
+            if not self.keep:
+                self.unlock()
 
-    def holder() -> list[ox.NamedNode]:
+    def take_lock(self) -> None:
+        """Take the push lock, make sure no earlier push holds one, remove expired locks."""
+        self.step(f"taking the push lock {self.me.value} at {self.ends.update}")
+        self.update(
+            "take the push lock", _query_file("push-lock.ru").with_tables(self.locks([self.me]))
+        )
+        self.holder()
+        # the server's clock orders the locks, but a lock stamped earlier can commit a moment
+        # later than one stamped after it: look again once such an insert has surely committed
+        time.sleep(LOCK_SETTLE)
+        self.expired = self.holder()
+        if self.expired:
+            self.step(f"removing {len(self.expired)} expired push lock(s)")
+            self.update(
+                "remove expired push locks",
+                _query_file("push-unlock.ru").with_tables(self.locks(self.expired)),
+            )
+
+    def holder(self) -> list[ox.NamedNode]:
         """Check that this push holds the lock; the expired locks of other pushes."""
-        rows = select(
+        rows = self.select(
             "check the push lock",
             _query_file("push-locks.rq"),
-            {("lock", "lockedAt"): [(lock, locked_at)]},
+            {("lock", "lockedAt"): [(self.lock, self.locked_at)]},
         )
         now = server_time(rows[0]["now"]) if rows and "now" in rows[0] else None
         if now is None:
-            raise KgError(f"check the push lock: {ends.query} did not answer NOW()")
+            raise KgError(f"check the push lock: {self.ends.query} did not answer NOW()")
         live: list[tuple[dt.datetime, str]] = []
         expired: list[ox.NamedNode] = []
         for r in rows:
             if "push" not in r:
                 continue
             since = server_time(r.get("since"))
-            if since is None or (now - since).total_seconds() > lock_expiry:
-                if r["push"] != me:
+            if since is None or (now - since).total_seconds() > self.lock_expiry:
+                if r["push"] != self.me:
                     expired.append(r["push"])
                 continue
             live.append((since, r["push"].value))
-        mine = next((since for since, p in live if p == me.value), None)
+        mine = next((since for since, p in live if p == self.me.value), None)
         if mine is None:
             raise KgError(
-                f"check the push lock: the lock this push took is not in {lock.value} at "
-                f"{ends.query} (expired already? --lock-expiry is {lock_expiry:g} s)"
+                f"check the push lock: the lock this push took is not in {self.lock.value} at "
+                f"{self.ends.query} (expired already? --lock-expiry is {self.lock_expiry:g} s)"
             )
-        older = sorted((since, p) for since, p in live if p != me.value and since <= mine)
+        self.refuse_if_older(live, mine, now)
+        return expired
+
+    def refuse_if_older(
+        self, live: list[tuple[dt.datetime, str]], mine: dt.datetime, now: dt.datetime
+    ) -> None:
+        """Another push's live lock, taken no later than ours, wins: refuse to go on."""
+        older = sorted((since, p) for since, p in live if p != self.me.value and since <= mine)
         if older:
             since, other = older[0]
-            expires = since + dt.timedelta(seconds=lock_expiry)
+            expiry = self.lock_expiry
+            expires = since + dt.timedelta(seconds=expiry)
             left = max(0.0, (expires - now).total_seconds())
             raise KgError(
                 f"another push ({other.rpartition('#')[2]}, since {since.isoformat()}) is in "
                 "progress on this store; try again later. If that push was killed, its lock "
                 f"expires at {expires.isoformat()} (in {left / 60:.0f} min, by the store's clock, "
-                f"with --lock-expiry {lock_expiry:g}); to take it over sooner, run again with a "
+                f"with --lock-expiry {expiry:g}); to take it over sooner, run again with a "
                 "shorter --lock-expiry SECONDS (only once you know that push is not running)"
             )
-        return expired
 
-    uploaded: list[ox.NamedNode] = []
-    keep = False  # the swap timed out: keep the staging graphs and the lock
-    stale: list[ox.NamedNode] = []
-    expired: list[ox.NamedNode] = []
-    try:
-        step(f"taking the push lock {me.value} at {ends.update}")
-        update("take the push lock", _query_file("push-lock.ru").with_tables(locks([me])))
-        holder()
-        # the server's clock orders the locks, but a lock stamped earlier can commit a moment
-        # later than one stamped after it: look again once such an insert has surely committed
-        time.sleep(LOCK_SETTLE)
-        expired = holder()
-        if expired:
-            step(f"removing {len(expired)} expired push lock(s)")
-            update(
-                "remove expired push locks",
-                _query_file("push-unlock.ru").with_tables(locks(expired)),
-            )
-        rows = select(
+    def drop_stale_staging(self) -> None:
+        """Empty the staging graphs that pushes which did not finish left behind."""
+        rows = self.select(
             "look for staging graphs left by earlier pushes",
             _query_file("push-stale-staging.rq"),
-            {("prefix",): [(ox.Literal(base.graph("staging").value + "/"),)]},
+            {("prefix",): [(ox.Literal(self.base.graph("staging").value + "/"),)]},
         )
-        stale = [r["graph"] for r in rows if isinstance(r.get("graph"), ox.NamedNode)]
-        if stale:
-            step(f"emptying {len(stale)} staging graph(s) left by pushes that did not finish")
-            _drop_staging(http, ends, stale, strict=True)
+        self.stale = [r["graph"] for r in rows if isinstance(r.get("graph"), ox.NamedNode)]
+        if self.stale:
+            n = len(self.stale)
+            self.step(f"emptying {n} staging graph(s) left by pushes that did not finish")
+            _drop_staging(self.http, self.ends, self.stale, strict=True)
 
-        step(f"reading the release record at {ends.query}")
-        rows = select(
+    def read_previous_record(self) -> None:
+        self.step(f"reading the release record at {self.ends.query}")
+        rows = self.select(
             "read the previous release record",
             _query_file("push-record.rq"),
-            {("record",): [(record,)]},
+            {("record",): [(self.record,)]},
         )
-        previous = next((r["release"].value for r in rows if "release" in r), None)
-        old_graphs = {r["graph"].value for r in rows if "graph" in r}
+        self.previous = next((r["release"].value for r in rows if "release" in r), None)
+        self.old_graphs = {r["graph"].value for r in rows if "graph" in r}
 
+    def upload_all(self) -> None:
+        for graph, staging in self.pairs.items():
+            self.upload_graph(graph, staging)
+
+    def upload_graph(self, graph: str, staging: ox.NamedNode) -> None:
+        """One graph into its staging graph: one GSP `PUT`, or `INSERT DATA` in chunks."""
+        triples = self.by_graph[graph]
+        what = f"upload graph {graph}"
+        self.step(f"{what} ({len(triples)} triples) into {staging.value}")
+        self.uploaded.append(staging)
+        if self.ends.gsp:
+            url = _with_graph(self.ends.gsp, staging.value)
+            data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            # N-Triples is a subset of Turtle; text/turtle is the type every store takes
+            self.http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
+        else:
+            for part in chunks(triples, self.chunk_size):
+                text = _ntriples(part)
+                self.update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{text}}} }}")
+
+    def swap(self) -> None:
+        """The one update that replaces the previous release's graphs by the staging graphs."""
+        self.step(f"swapping {len(self.pairs) - 1} graphs and the release record in one update")
+        swap = _query_file("push-swap.ru").with_tables(
+            {
+                ("record",): [(self.record,)],
+                ("staging", "target"): [(s, ox.NamedNode(g)) for g, s in self.pairs.items()],
+            }
+        )
         try:
-            for graph, staging in pairs.items():
-                triples = by_graph[graph]
-                what = f"upload graph {graph}"
-                step(f"{what} ({len(triples)} triples) into {staging.value}")
-                uploaded.append(staging)
-                if ends.gsp:
-                    url = _with_graph(ends.gsp, staging.value)
-                    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-                    # N-Triples is a subset of Turtle; text/turtle is the type every store takes
-                    http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
-                else:
-                    for part in chunks(triples, chunk_size):
-                        data = ox.serialize(part, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-                        update(what, f"INSERT DATA {{ GRAPH {staging} {{\n{data}}} }}")
-            step(f"swapping {len(pairs) - 1} graphs and the release record in one update")
-            swap = _query_file("push-swap.ru").with_tables(
-                {
-                    ("record",): [(record,)],
-                    ("staging", "target"): [(s, ox.NamedNode(g)) for g, s in pairs.items()],
-                }
-            )
-            try:
-                update("swap", swap)
-            except HttpFailure as exc:
-                if not (exc.timed_out or (exc.status or 0) >= 500):
-                    raise
-                keep = exc.timed_out
-                holds = _which_release(select, record, manifest["build_id"], pushed, previous)
-                after = (
-                    "; the staging graphs and the push lock were left in place because the swap "
-                    f"may still be running (the lock expires after {lock_expiry:g} s; the next "
-                    "push then removes both)"
-                    if keep
-                    else ""
-                )
-                raise KgError(f"{exc}; the outcome is unknown: {holds}{after}") from None
-        except BaseException:
-            if not keep:
-                _drop_staging(http, ends, uploaded)
-            raise
-        if ends.gsp:  # Oxigraph keeps emptied graphs as names: remove them (harmless elsewhere)
-            with contextlib.suppress(KgError):
-                for staging in uploaded:
-                    http.send("tidy", "DELETE", _with_graph(ends.gsp, staging.value))
+            self.update("swap", swap)
+        except HttpFailure as exc:
+            if not (exc.timed_out or (exc.status or 0) >= 500):
+                raise
+            self.swap_outcome_unknown(exc)
 
-        step(f"verifying the triples per graph at {ends.query}")
-        want = {g: len(t) for g, t in by_graph.items()} | {s.value: 0 for s in pairs.values()}
-        rows = select(
+    def swap_outcome_unknown(self, exc: HttpFailure) -> None:
+        """A swap that timed out or got a 5xx: tell which release the store holds, and raise."""
+        self.keep = exc.timed_out
+        holds = _which_release(
+            self.select, self.record, self.manifest["build_id"], self.pushed, self.previous
+        )
+        after = (
+            "; the staging graphs and the push lock were left in place because the swap "
+            f"may still be running (the lock expires after {self.lock_expiry:g} s; the next "
+            "push then removes both)"
+            if self.keep
+            else ""
+        )
+        raise KgError(f"{exc}; the outcome is unknown: {holds}{after}") from None
+
+    def tidy(self) -> None:
+        """Oxigraph keeps emptied graphs as names: remove them (harmless elsewhere)."""
+        if self.ends.gsp:
+            with contextlib.suppress(KgError):
+                for staging in self.uploaded:
+                    self.http.send("tidy", "DELETE", _with_graph(self.ends.gsp, staging.value))
+
+    def verify(self) -> None:
+        """The store's triples per graph must equal the release's (staging graphs: none)."""
+        self.step(f"verifying the triples per graph at {self.ends.query}")
+        want = {g: len(t) for g, t in self.by_graph.items()}
+        want |= {s.value: 0 for s in self.pairs.values()}
+        rows = self.select(
             "verify",
             _query_file("push-counts.rq"),
             {("graph",): [(ox.NamedNode(g),) for g in sorted(want)]},
@@ -554,27 +671,37 @@ def upload_release(
         for graph, n in sorted(want.items()):
             if got.get(graph, 0) != n:
                 raise KgError(
-                    f"verify: graph {graph} has {got.get(graph, 0)} triples at {ends.query} "
-                    f"but {n} in release {manifest['build_id']}"
+                    f"verify: graph {graph} has {got.get(graph, 0)} triples at {self.ends.query} "
+                    f"but {n} in release {self.manifest['build_id']}"
                 )
-    finally:
-        if not keep:
-            with contextlib.suppress(KgError):
-                update(
-                    "release the push lock", _query_file("push-unlock.ru").with_tables(locks([me]))
-                )
-    return UploadResult(
-        build_id=manifest["build_id"],
-        graphs={g: len(t) for g, t in by_graph.items()},
-        previous=previous,
-        removed=sorted(old_graphs - set(by_graph)),
-        requests=http.requests,
-        seconds=time.monotonic() - started,
-        record=record.value,
-        staging=[s.value for s in pairs.values()],
-        stale_staging=len(stale),
-        expired_locks=len(expired),
-    )
+
+    def unlock(self) -> None:
+        """Release this push's lock (best effort: an error here is not the push's)."""
+        with contextlib.suppress(KgError):
+            self.update(
+                "release the push lock",
+                _query_file("push-unlock.ru").with_tables(self.locks([self.me])),
+            )
+
+    def result(self, seconds: float) -> UploadResult:
+        return UploadResult(
+            build_id=self.manifest["build_id"],
+            graphs={g: len(t) for g, t in self.by_graph.items()},
+            previous=self.previous,
+            removed=sorted(self.old_graphs - set(self.by_graph)),
+            requests=self.http.requests,
+            seconds=seconds,
+            record=self.record.value,
+            staging=[s.value for s in self.pairs.values()],
+            stale_staging=len(self.stale),
+            expired_locks=len(self.expired),
+        )
+
+
+def _ntriples(triples: Sequence[ox.Triple]) -> str:
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # no output file given: the serialisation is returned
+    return data.decode("utf-8")
 
 
 def server_time(term: ox.NamedNode | ox.Literal | None) -> dt.datetime | None:
@@ -593,7 +720,7 @@ def server_time(term: ox.NamedNode | ox.Literal | None) -> dt.datetime | None:
 
 
 def _which_release(
-    select: Callable[[str, QueryFile, dict], list[dict]],
+    select: Callable[[str, QueryFile, Tables], Rows],
     record: ox.NamedNode,
     build_id: str,
     pushed: dt.datetime,
@@ -638,8 +765,9 @@ def _drop_staging(
         text = qf.with_tables({("staging",): [(g,) for g in staging]})
         body = urllib.parse.urlencode({"update": text}).encode()
         http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
-        for graph in staging if ends.gsp else ():
-            http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+        if ends.gsp:
+            for graph in staging:
+                http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
     except KgError:
         if strict:
             raise

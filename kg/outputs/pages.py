@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
@@ -128,9 +128,9 @@ class Site:
             if isinstance(s, ox.NamedNode):
                 self.out[s.value].append(q)
                 if q.predicate.value == LABEL and s.value not in self.labels:
-                    self.labels[s.value] = q.object.value
+                    self.labels[s.value] = _value(q.object)
                 elif q.predicate.value == PREF_LABEL:
-                    pref.setdefault(s.value, q.object.value)
+                    pref.setdefault(s.value, _value(q.object))
             if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
                 self.incoming[q.object.value].add((s.value, q.predicate.value))
         for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
@@ -174,7 +174,7 @@ class Site:
         depth = here.count("/")
         return f'<a href="{"../" * depth}{html.escape(target)}">{text}</a>'
 
-    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal, here: str) -> str:
+    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, here: str) -> str:
         if isinstance(t, ox.NamedNode):
             return self.link(t.value, here)
         if isinstance(t, ox.Literal):
@@ -185,7 +185,7 @@ class Site:
         here = self.path(iri) or ""
         quads = self.out[iri]
         label = self.labels.get(iri) or self.short(iri)
-        types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
+        types = sorted({_value(q.object) for q in quads if q.predicate.value == RDF + "type"})
         up = "../" * here.count("/")
         parts = [
             "<!DOCTYPE html>",
@@ -234,7 +234,7 @@ class Site:
             parts.append(
                 f"<tr><td>{self.link(q.predicate.value, here)}</td>"
                 f"<td>{self.term(q.object, here)}</td>"
-                f'<td class="graph">{html.escape(self.short(q.graph_name.value))}</td></tr>'
+                f'<td class="graph">{html.escape(self.short(_value(q.graph_name)))}</td></tr>'
             )
         parts.append("</table>")
         incoming = sorted(self.incoming.get(iri, ()))
@@ -259,7 +259,7 @@ class Site:
             "<th>source</th></tr>",
         ]
 
-        def text(r: dict, name: str) -> str:
+        def text(r: dict[str, Any], name: str) -> str:
             return html.escape(r[name].value) if r.get(name) is not None else ""
 
         for r in rows:
@@ -307,7 +307,7 @@ class Site:
 
     def evaluation_section(self, iri: str, here: str) -> list[str]:
         answers = [
-            q.object.value
+            _value(q.object)
             for q in self.out[iri]
             if q.predicate.value == GAO + "hasPermissionAnswer"
         ]
@@ -322,8 +322,8 @@ class Site:
             qual = props.get(GAO + "qualification")
             out.append(
                 f"<tr><td>{self.term(crit, here) if crit else ''}</td>"
-                f"<td>{'yes' if granted and granted.value == 'true' else 'no'}</td>"
-                f"<td>{html.escape(qual.value) if qual else ''}</td></tr>"
+                f"<td>{'yes' if granted and _value(granted) == 'true' else 'no'}</td>"
+                f"<td>{html.escape(_value(qual)) if qual else ''}</td></tr>"
             )
         out.append("</table>")
         props = {q.predicate.value: q.object for q in self.out[iri]}
@@ -334,7 +334,7 @@ class Site:
                 continue
             where = "the paper (Table 1)" if kind == "stated" else "the paper's rule, recomputed"
             out.append(
-                f'<p class="score">Score by {where}: <strong>{html.escape(score.value)}</strong>'
+                f'<p class="score">Score by {where}: <strong>{html.escape(_value(score))}</strong>'
                 + (f" · {self.term(category, here)}" if category is not None else "")
                 + "</p>"
             )
@@ -435,3 +435,11 @@ class Site:
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}
+
+
+def _value(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | ox.DefaultGraph) -> str:
+    """A term's value (IRI, blank node id or lexical form). A quoted triple and the default
+    graph have none: AttributeError, as reading `.value` on them gives."""
+    if isinstance(t, ox.Triple | ox.DefaultGraph):
+        raise AttributeError(f"{t!r} has no value")
+    return t.value

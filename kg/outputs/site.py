@@ -15,6 +15,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -63,6 +64,7 @@ def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) ->
     triples = _triples(quads)
     for name, (fmt, _media, with_graphs) in DUMPS.items():
         body = ox.serialize(quads if with_graphs else triples, format=fmt, prefixes=prefixes)
+        assert body is not None  # without an output, serialize returns the bytes
         if name.endswith(".gz"):
             buf = io.BytesIO()
             with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
@@ -105,7 +107,7 @@ def _local(iri: str) -> str:
 
 def describe(
     base: Base,
-    manifest: dict,
+    manifest: dict[str, Any],
     quads: Iterable[ox.Quad],
     issued: str,
     site: str,
@@ -129,7 +131,9 @@ def describe(
     def node(*parts: str) -> ox.NamedNode:
         return ox.NamedNode(base.base + "dataset/" + "/".join(parts))
 
-    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+    def typed(v: object, t: str) -> ox.Literal:
+        return ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))
+
     add(ds, RDF + "type", ox.NamedNode(VOID + "Dataset"))
     add(ds, RDF + "type", ox.NamedNode(DCAT + "Dataset"))
     add(ds, RDFS + "label", ox.Literal("GenAI openness knowledge graph", language="en"))
@@ -221,15 +225,18 @@ def describe(
     seen: set[tuple[str, str, str]] = set()
     ontology_graph = base.graph("ontology").value
     for q in quads:
-        graphs[q.graph_name.value] += 1
+        in_graph = q.graph_name
+        if isinstance(in_graph, ox.DefaultGraph):
+            raise ValueError(f"only quads in named graphs are described, not {q}")
+        graphs[in_graph.value] += 1
         key = (str(q.subject), q.predicate.value, str(q.object))
         if key in seen:
             continue
         seen.add(key)
         properties[q.predicate.value] += 1
-        if q.predicate.value == RDF + "type":
+        if q.predicate.value == RDF + "type" and not isinstance(q.object, ox.Triple):
             members[q.object.value].add(str(q.subject))
-        elif isinstance(q.object, ox.NamedNode) and q.graph_name.value != ontology_graph:
+        elif isinstance(q.object, ox.NamedNode) and in_graph.value != ontology_graph:
             for prefix in LINK_TARGETS:
                 if q.object.value.startswith(prefix):
                     links[(prefix, q.predicate.value)] += 1

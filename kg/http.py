@@ -210,7 +210,7 @@ class HttpClient:
             self._sleep(wait)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.retry.backoff * 2 ** (attempt - 1), self.retry.max_wait)
+        return min(self.retry.backoff * 2.0 ** (attempt - 1), self.retry.max_wait)
 
     def _after(self, error: HttpError, attempts: int) -> HttpError:
         if attempts > 1:
@@ -220,7 +220,7 @@ class HttpClient:
     def _redirect(
         self, step: str, method: str, url: str, response: httpx.Response, count: int
     ) -> str:
-        where = response.headers.get("Location")
+        where: str | None = response.headers.get("Location")
         prefix = f"{step}: " if step else ""
         if not where:
             raise HttpError(

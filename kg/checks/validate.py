@@ -8,6 +8,7 @@ come back as typed objects with a severity and the curated record they trace to.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -70,7 +71,7 @@ def load_shapes(folder: Path | None = None) -> rdflib.Graph:
     return shapes
 
 
-def data_graph(quads: list[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
+def data_graph(quads: Iterable[ox.Quad], exclude_prefix: str) -> rdflib.Graph:
     """The union of the asserted graphs, plus an inventory of the graph names."""
     keep = [
         q

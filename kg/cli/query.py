@@ -14,6 +14,7 @@ from rich.table import Table
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.errors import QueryError
 from kg.serve.protocol import serialize_select
+from kg.store.base import QueryResult
 from kg.store.queries import library, resolve
 
 
@@ -76,7 +77,7 @@ def _list(console: Console) -> None:
 
 
 def _print(
-    result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
+    result: QueryResult,
     fmt: Format,
     console: Console,
     prefixes: dict[str, str],

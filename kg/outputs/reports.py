@@ -6,6 +6,7 @@ person reads is exactly what an analyst gets from `kg query`.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def heatmap(rows: list[dict[str, str]], path: Path) -> list[Path]:
     return _finish(plt, fig, ax, "Table 3: openness of each component of each model", path)
 
 
-def _span(keys: list[str] | dict[str, str]) -> dict[str, Any]:
+def _span(keys: Sized) -> dict[str, Any]:
     return {"vmin": -0.5, "vmax": len(keys) - 0.5, "aspect": "auto"}
 
 

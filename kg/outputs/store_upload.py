@@ -37,7 +37,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import pyoxigraph as ox
 
@@ -178,7 +178,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Follow no redirect: urllib would turn a POST into a body-less GET and send the extra
     headers (tokens) to the new address. A 30x answer becomes an error instead."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -235,7 +243,8 @@ class _Http:
         self.requests += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return response.read()
+                data: bytes = response.read()
+                return data
         except urllib.error.HTTPError as exc:
             try:
                 text = exc.read().decode("utf-8", "replace")
@@ -301,12 +310,15 @@ def staging_graph(base: Base, push_id: str, graph: str) -> ox.NamedNode:
 
 
 def release_record(
-    base: Base, manifest: dict, graphs: dict[str, int], pushed: dt.datetime
+    base: Base, manifest: dict[str, Any], graphs: dict[str, int], pushed: dt.datetime
 ) -> tuple[ox.NamedNode, list[ox.Triple]]:
     """The release record graph (`{base}graph/release`): which release the store holds, when it
     was pushed, and its graphs with their triple counts."""
     record = base.graph("release")
-    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
+
+    def typed(v: object, t: str) -> ox.Literal:
+        return ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))
+
     p = ox.NamedNode
     triples = [
         ox.Triple(record, p(RDF + "type"), p(VOID + "Dataset")),
@@ -753,8 +765,9 @@ def _drop_staging(
         text = qf.with_tables({("staging",): [(g,) for g in staging]})
         body = urllib.parse.urlencode({"update": text}).encode()
         http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
-        for graph in staging if ends.gsp else ():
-            http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+        if ends.gsp:
+            for graph in staging:
+                http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
     except KgError:
         if strict:
             raise

@@ -89,7 +89,7 @@ def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = Tru
         _verify_store_counts(release, manifest, fix)
 
 
-def _verify_store_counts(release: Path, manifest: dict, fix: str) -> None:
+def _verify_store_counts(release: Path, manifest: dict[str, Any], fix: str) -> None:
     graphs: dict[str, int] = manifest["graphs"]
     db = OxigraphStore.open_read_only(release / "store")
     query = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import uvicorn
@@ -47,9 +48,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kg.errors import KgError
 from kg.outputs.badges import Badges
-from kg.outputs.linked import link_header, release_date, resolve_path
+from kg.outputs.linked import DCAT, FOAF, VOID, link_header, release_date, resolve_path
 from kg.outputs.pages import VARIANTS, Site, page_path
-from kg.outputs.site import DCAT, DUMPS, FOAF, VOID, ontology_html, void_description, write_dumps
+from kg.outputs.site import DUMPS, ontology_html, void_description, write_dumps
 from kg.release.release import Release, quad_key
 from kg.serve.protocol import (
     FORMAT_ALIASES,
@@ -160,7 +161,7 @@ class Application:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise
 
-    def _load(self, release: Path, dataset: Path, manifest: dict) -> None:
+    def _load(self, release: Path, dataset: Path, manifest: dict[str, Any]) -> None:
         config = self.config
         copy = self._tmp / "dataset.nq"
         shutil.copyfile(dataset, copy)
@@ -188,7 +189,10 @@ class Application:
         self.documents = {ONTOLOGY_IRI} | {
             t.object.value
             for t in self.ontology
-            if t.predicate.value == OWL_VERSION_IRI and t.subject.value == ONTOLOGY_IRI
+            if t.predicate.value == OWL_VERSION_IRI
+            and isinstance(t.subject, ox.NamedNode)
+            and t.subject.value == ONTOLOGY_IRI
+            and not isinstance(t.object, ox.Triple)
         }
         self.graphs = sorted(
             {q.graph_name.value for q in raw if isinstance(q.graph_name, ox.NamedNode)}

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -266,13 +267,17 @@ def negotiate(accept: str | None, offered: dict[str, str]) -> tuple[str, str] | 
 # --- serialisers --------------------------------------------------------------------------------
 
 
-def _json_term(t: object) -> dict:
+JsonTerm: TypeAlias = dict[str, "str | JsonTerm"]
+"""An RDF term in SPARQL JSON results (a quoted triple's value holds three terms)."""
+
+
+def _json_term(t: object) -> JsonTerm:
     if isinstance(t, ox.NamedNode):
         return {"type": "uri", "value": t.value}
     if isinstance(t, ox.BlankNode):
         return {"type": "bnode", "value": t.value}
     if isinstance(t, ox.Literal):
-        out = {"type": "literal", "value": t.value}
+        out: JsonTerm = {"type": "literal", "value": t.value}
         if t.language:
             out["xml:lang"] = t.language
         elif t.datatype.value != XSD_STRING:

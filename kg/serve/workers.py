@@ -26,6 +26,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from typing import TypedDict
 
 import pyoxigraph as ox
 
@@ -81,6 +82,14 @@ def _error(status: int, message: str) -> QueryResponse:
     return QueryResponse(status, "text/plain; charset=utf-8", (message + "\n").encode())
 
 
+class _Dataset(TypedDict, total=False):
+    """The dataset options of `ox.Store.query` a request may set."""
+
+    default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+    named_graphs: list[ox.NamedNode | ox.BlankNode]
+    use_default_graph_as_union: bool
+
+
 def answer(store: ox.Store, request: QueryRequest, settings: WorkerSettings) -> QueryResponse:
     """Run one query on `store` and serialise its result as the client asked.
 
@@ -91,7 +100,7 @@ def answer(store: ox.Store, request: QueryRequest, settings: WorkerSettings) -> 
             check_read_only(request.query)
         except Refused as exc:
             return _error(exc.status, exc.message)
-    options: dict = {}
+    options: _Dataset = {}
     if request.default_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
     if request.named_graphs:
@@ -200,9 +209,14 @@ class Worker:
     async def readable(self, seconds: float) -> bool:
         """Whether the worker's answer (or its end) arrives within `seconds`."""
         loop = asyncio.get_running_loop()
-        ready = loop.create_future()
+        ready: asyncio.Future[bool] = loop.create_future()
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(True)
+
+        loop.add_reader(fd, wake)
         try:
             done, _ = await asyncio.wait({ready}, timeout=seconds)
             return bool(done)
@@ -259,7 +273,7 @@ class WorkerPool:
         self._arrivals = itertools.count()
         self._running: collections.Counter[str] = collections.Counter()
         self._used: dict[str, tuple[float, float]] = {}  # client -> (worker-seconds, when)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._all: set[Worker] = set()  # idle or busy
         self.isolation = ""
@@ -368,7 +382,7 @@ class WorkerPool:
                 self._restart(worker)
                 self._release(client, None, started)
                 raise QueryTimeout(f"the query ran past the time limit of {self.time_limit:g} s")
-            response = worker.conn.recv()
+            response: QueryResponse = worker.conn.recv()
             finished = True
             self._release(client, worker, started)
             return response

@@ -313,10 +313,10 @@ def _extract_tar(archive: Path, tree: Path, max_extracted: int) -> str | None:
         if symbolic:
             os.symlink(link, target)
         else:
-            source = _member_path(tree, link)
-            if not source.is_file() or source.is_symlink():
+            linked = _member_path(tree, link)
+            if not linked.is_file() or linked.is_symlink():
                 raise UnsafeArchive(f"archive member '{name}' hard-links to a missing file")
-            shutil.copyfile(source, target)
+            shutil.copyfile(linked, target)
     return commit if commit and len(commit) == 40 else None
 
 

@@ -484,9 +484,7 @@ def load_imported(root: Path, organisations: set[str], models: set[str]) -> Impo
         if not row["indicator"] or key in known:
             raise row.error("empty or repeated indicator", field="indicator")
         known.add(key)
-        indicators.append(
-            Indicator(*(row[c] for c in INDICATOR_COLUMNS))  # type: ignore[arg-type]
-        )
+        indicators.append(Indicator(*(row[c] for c in INDICATOR_COLUMNS)))
     scores = []
     for row in read_table(path, SCORE_COLUMNS, display=IMPORT_FILE):
         _edition(row)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kg.errors import SourceError
@@ -58,21 +59,27 @@ class _Loader(yaml.SafeLoader):
         self.depth = 0
         self.aliases = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def _next_event(self) -> Event:
+        # types-PyYAML leaves Parser.peek_event unannotated; it returns the next Event.
+        event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+        return event
+
+    def compose_node(self, parent: Node | None, index: Node | int | None) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > self.limits.max_aliases:
                 raise _Refused(
-                    f"more than {self.limits.max_aliases} aliases", self.peek_event().start_mark
+                    f"more than {self.limits.max_aliases} aliases", self._next_event().start_mark
                 )
         self.depth += 1
         try:
             if self.depth > self.limits.max_depth:
                 raise _Refused(
                     f"nested deeper than {self.limits.max_depth} levels",
-                    self.peek_event().start_mark,
+                    self._next_event().start_mark,
                 )
-            return super().compose_node(parent, index)
+            # types-PyYAML says `index: int`; PyYAML passes a mapping's key node, or None
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self.depth -= 1
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import pyoxigraph as ox
 
 from kg.store.queries import QueryFile
+
+QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | list[ox.Triple]
+"""What `GraphStore.run` gives: CONSTRUCT triples come as a list from an endpoint."""
 
 
 @dataclass
@@ -52,6 +55,11 @@ class GraphStore(Protocol):
 
     def ask(self, query: QueryFile, params: dict[str, Any] | None = None) -> bool:
         """An ASK query's answer."""
+        ...
+
+    def run(self, query: QueryFile, params: dict[str, Any] | None = None) -> QueryResult:
+        """Any query's result: solutions or a boolean for SELECT and ASK, triples for
+        CONSTRUCT and DESCRIBE (pyoxigraph's own result objects, or a list of triples)."""
         ...
 
     def graph_names(self) -> list[ox.NamedNode]:

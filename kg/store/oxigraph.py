@@ -50,7 +50,9 @@ class OxigraphStore:
         except OSError as exc:
             raise QueryError(f"the store failed while answering: {exc}") from None
 
-    def run(self, query: QueryFile, params: dict[str, Any] | None = None) -> Any:
+    def run(
+        self, query: QueryFile, params: dict[str, Any] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a library query with parameters already converted to RDF terms."""
         text = query.with_values(params or {})
         try:

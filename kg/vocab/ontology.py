@@ -45,7 +45,9 @@ def defined_by(triples: list[ox.Triple]) -> list[ox.Triple]:
             and t.predicate.value == RDF + "type"
         }
     )
-    stated = {(t.subject.value, t.predicate.value) for t in triples}
+    stated = {
+        (t.subject.value, t.predicate.value) for t in triples if isinstance(t.subject, ox.NamedNode)
+    }
     return [
         ox.Triple(
             ox.NamedNode(term), ox.NamedNode(RDFS + "isDefinedBy"), ox.NamedNode(ONTOLOGY_IRI)

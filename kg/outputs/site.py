@@ -36,6 +36,7 @@ from kg.outputs.linked import (
     write_resources,
 )
 from kg.outputs.pages import Site
+from kg.outputs.templating import render
 from kg.release.release import Release
 from kg.vocab.namespaces import DCTERMS, GAO, ONTOLOGY_IRI, PREFIXES, RDF, RDFS, XSD, Base
 
@@ -367,16 +368,8 @@ def _linksets(base: Base, stats: _QuadStats) -> list[ox.Triple]:
 
 def dumps_page() -> str:
     """The dumps folder's page: a link to each file, so that no host needs a folder listing."""
-    items = "".join(
-        f'<li><a href="{name}" type="{media}">{name}</a> ({media})</li>'
-        for name, (_f, media, _g) in DUMPS.items()
-    )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Dumps</title>'
-        f"</head><body><h1>Dumps</h1><ul>{items}"
-        '<li><a href="ontology.ttl" type="text/turtle">ontology.ttl</a> (the ontology)</li>'
-        '</ul><p><a href="../">Home</a></p></body></html>\n'
-    )
+    dumps = [{"name": name, "media": media} for name, (_f, media, _g) in DUMPS.items()]
+    return render("dumps.html.j2", dumps=dumps)
 
 
 def ontology_html(path: Path) -> str:

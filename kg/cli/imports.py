@@ -87,17 +87,36 @@ def _git_commit(folder: Path) -> str:
     return lines[1]
 
 
-def _import(source: str, folder: Path, sources: Path | None, workspace: Path | None) -> None:
+SNAPSHOT_URL = {
+    "eosai": "https://codeload.github.com/Language-Technology-Assessment/main-database"
+    "/tar.gz/refs/heads/main",
+    "mot": "https://codeload.github.com/lfai/model_openness_tool/tar.gz/refs/heads/main",
+}
+SNAPSHOT_URL_ENV = {"eosai": "KG_EOSAI_URL", "mot": "KG_MOT_URL"}
+
+
+def _import(
+    source: str, folder: Path | None, url: str, sources: Path | None, workspace: Path | None
+) -> None:
     from kg.mapping.sources import resolve_all
     from kg.sources import eosai, mot
+    from kg.sources.download import download_snapshot, snapshot_info
 
     module = eosai if source == "eosai" else mot
     with user_errors():
         ws = Workspace(workspace_root(workspace))
         root = sources or resource_dir("sources")
         src = load_sources(root, vocabulary(load_ontology()))
+        retrieved, where = dt.date.today().isoformat(), str(folder or url)
+        if folder is None:
+            # into the workspace's downloads/ only once the whole archive is in and extracted
+            folder = download_snapshot(url, ws.root / "downloads" / source, progress=True)
+            info = snapshot_info(folder)
+            commit = (info.commit or "") if info else ""
+            retrieved = info.retrieved[:10] if info else retrieved
+        else:
+            commit = _git_commit(folder)
         reading = eosai.read_eosai(folder) if source == "eosai" else mot.read_mot(folder)
-        commit = _git_commit(folder)
         provenance = Provenance(
             source=source,
             title=module.TITLE,
@@ -105,8 +124,8 @@ def _import(source: str, folder: Path, sources: Path | None, workspace: Path | N
             license=module.LICENSE,
             attribution=module.ATTRIBUTION,
             commit=commit,
-            retrieved="" if commit else dt.date.today().isoformat(),
-            folder=str(folder),
+            retrieved="" if commit else retrieved,
+            folder=where,
             records=len(reading.records),
         )
         target = ws.write(module.IMPORT_FILE, module.to_jsonl(reading).encode("utf-8"), provenance)
@@ -139,34 +158,52 @@ def _import(source: str, folder: Path, sources: Path | None, workspace: Path | N
     typer.echo("Run kg build to load it; kg query who-says -p model=NAME shows every source.")
 
 
+_SNAPSHOT_HELP = "Snapshot archive (tar.gz or zip) to download when DIR is not given."
+EosaiFolder = Annotated[
+    Path | None,
+    typer.Argument(
+        help="A clone of the EOSAI main-database, one .yaml per model (default: download the "
+        "snapshot).",
+        show_default=False,
+    ),
+]
+MotFolder = Annotated[
+    Path | None,
+    typer.Argument(
+        help="A clone of lfai/model_openness_tool or its models/ folder (default: download the "
+        "snapshot).",
+        show_default=False,
+    ),
+]
+EosaiUrl = Annotated[str, typer.Option(envvar=SNAPSHOT_URL_ENV["eosai"], help=_SNAPSHOT_HELP)]
+MotUrl = Annotated[str, typer.Option(envvar=SNAPSHOT_URL_ENV["mot"], help=_SNAPSHOT_HELP)]
+SourcesOption = Annotated[
+    Path | None, typer.Option(help="Curated sources (default: the project's).")
+]
+
+
 @imports.command("eosai")
 def eosai_command(
-    folder: Annotated[
-        Path, typer.Argument(help="A clone of the EOSAI main-database (one .yaml per model).")
-    ],
-    sources: Annotated[
-        Path | None, typer.Option(help="Curated sources (default: the project's).")
-    ] = None,
+    folder: EosaiFolder = None,
+    url: EosaiUrl = SNAPSHOT_URL["eosai"],
+    sources: SourcesOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Read the European Open Source AI Index (all three schema generations) into the
     workspace (imports/eosai.jsonl), with its provenance."""
-    _import("eosai", folder, sources, workspace)
+    _import("eosai", folder, url, sources, workspace)
 
 
 @imports.command("mot")
 def mot_command(
-    folder: Annotated[
-        Path, typer.Argument(help="A clone of lfai/model_openness_tool (or its models/ folder).")
-    ],
-    sources: Annotated[
-        Path | None, typer.Option(help="Curated sources (default: the project's).")
-    ] = None,
+    folder: MotFolder = None,
+    url: MotUrl = SNAPSHOT_URL["mot"],
+    sources: SourcesOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Read the Model Openness Tool's model records into the workspace (imports/mot.jsonl),
     with its provenance."""
-    _import("mot", folder, sources, workspace)
+    _import("mot", folder, url, sources, workspace)
 
 
 @imports.command("hf")

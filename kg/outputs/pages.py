@@ -134,9 +134,9 @@ class Site:
             if isinstance(s, ox.NamedNode):
                 self.out[s.value].append(q)
                 if q.predicate.value == LABEL and s.value not in self.labels:
-                    self.labels[s.value] = q.object.value
+                    self.labels[s.value] = _value(q.object)
                 elif q.predicate.value == PREF_LABEL:
-                    pref.setdefault(s.value, q.object.value)
+                    pref.setdefault(s.value, _value(q.object))
             if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
                 self.incoming[q.object.value].add((s.value, q.predicate.value))
         for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
@@ -181,7 +181,7 @@ class Site:
             target = target.removesuffix("index.html")
         return Link(text, "../" * here.count("/") + target)
 
-    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal, here: str) -> Term:
+    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, here: str) -> Term:
         if isinstance(t, ox.NamedNode):
             return self.link(t.value, here)
         if isinstance(t, ox.Literal):
@@ -192,7 +192,7 @@ class Site:
         """The page of `iri` (templates/resource.html.j2)."""
         here = self.path(iri) or ""
         quads = self.out[iri]
-        types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
+        types = sorted({_value(q.object) for q in quads if q.predicate.value == RDF + "type"})
         up = "../" * here.count("/")
         return render(
             "resource.html.j2",
@@ -218,7 +218,7 @@ class Site:
                 {
                     "property": self.link(q.predicate.value, here),
                     "value": self.term(q.object, here),
-                    "graph": self.short(q.graph_name.value),
+                    "graph": self.short(_value(q.graph_name)),
                 }
                 for q in sorted(quads, key=lambda q: (q.predicate.value, str(q.object)))
             ],
@@ -232,7 +232,7 @@ class Site:
         """A model's openness profile, badge and derived classes and stage counts."""
         model = {"model": ox.NamedNode(iri)}
 
-        def text(r: dict, name: str) -> str:
+        def text(r: dict[str, Any], name: str) -> str:
             return r[name].value if r.get(name) is not None else ""
 
         profile = []
@@ -275,7 +275,7 @@ class Site:
         here = self.path(iri) or ""
         answers = []
         for a in sorted(
-            q.object.value
+            _value(q.object)
             for q in self.out[iri]
             if q.predicate.value == GAO + "hasPermissionAnswer"
         ):
@@ -286,8 +286,8 @@ class Site:
             answers.append(
                 {
                     "criterion": self.term(crit, here) if crit else None,
-                    "granted": granted is not None and granted.value == "true",
-                    "qualification": qual.value if qual else "",
+                    "granted": granted is not None and _value(granted) == "true",
+                    "qualification": _value(qual) if qual else "",
                 }
             )
         props = {q.predicate.value: q.object for q in self.out[iri]}
@@ -300,7 +300,7 @@ class Site:
             scores.append(
                 {
                     "kind": kind,
-                    "score": score.value,
+                    "score": _value(score),
                     "category": None if category is None else self.term(category, here),
                 }
             )
@@ -375,3 +375,11 @@ class Site:
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}
+
+
+def _value(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | ox.DefaultGraph) -> str:
+    """A term's value (IRI, blank node id or lexical form). A quoted triple and the default
+    graph have none: AttributeError, as reading `.value` on them gives."""
+    if isinstance(t, ox.Triple | ox.DefaultGraph):
+        raise AttributeError(f"{t!r} has no value")
+    return t.value

@@ -66,6 +66,7 @@ def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) ->
     triples = _triples(quads)
     for name, (fmt, _media, with_graphs) in DUMPS.items():
         body = ox.serialize(quads if with_graphs else triples, format=fmt, prefixes=prefixes)
+        assert body is not None  # without an output, serialize returns the bytes
         if name.endswith(".gz"):
             buf = io.BytesIO()
             with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
@@ -287,15 +288,18 @@ class _QuadStats:
         """Links from the ontology graph are the ontology's, not the data's: not counted."""
         stats = cls()
         for q in quads:
-            stats.graphs[q.graph_name.value] += 1
+            in_graph = q.graph_name
+            if isinstance(in_graph, ox.DefaultGraph):
+                raise ValueError(f"only quads in named graphs are described, not {q}")
+            stats.graphs[in_graph.value] += 1
             key = (str(q.subject), q.predicate.value, str(q.object))
             if key in stats.seen:
                 continue
             stats.seen.add(key)
             stats.properties[q.predicate.value] += 1
-            if q.predicate.value == RDF + "type":
+            if q.predicate.value == RDF + "type" and not isinstance(q.object, ox.Triple):
                 stats.members[q.object.value].add(str(q.subject))
-            elif isinstance(q.object, ox.NamedNode) and q.graph_name.value != ontology_graph:
+            elif isinstance(q.object, ox.NamedNode) and in_graph.value != ontology_graph:
                 for prefix in LINK_TARGETS:
                     if q.object.value.startswith(prefix):
                         stats.links[(prefix, q.predicate.value)] += 1

@@ -140,6 +140,7 @@ class Site:
         self.evidence_q = parse_query_file(folder / "evidence.rq")
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
+        self.sources_q = parse_query_file(folder / "model-sources.rq")
         self.overview_q = parse_query_file(folder / "overview.rq")
         self.prefixes = base.prefixes()
 
@@ -277,6 +278,7 @@ class Site:
                 f"<td>{self.link(r['source'].value, here)}</td></tr>"
             )
         out.append("</table>")
+        out += self.sources_section(model, here)
         if self.badges is not None:
             out += self.badges.html_section(iri, here)
         classes = self.store.select(self.classes_q, model).rows
@@ -303,6 +305,54 @@ class Site:
                 ]
                 out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
             out.append("</table>")
+        return out
+
+    def sources_section(self, model: dict[str, ox.NamedNode], here: str) -> list[str]:
+        """Every source's judgments side by side, one row per component, one column per source
+        (shown when more than one source judges the model or its variants)."""
+        cells: dict[str, dict[str, dict[tuple[str, str, str], list[str]]]] = {}
+        sources: set[str] = set()
+        for r in self.store.select(self.sources_q, model).rows:
+            source = r["source"].value
+            sources.add(source)
+            key = tuple(
+                r[k].value if r.get(k) is not None else "" for k in ("judgment", "variant", "match")
+            )
+            links = (
+                cells.setdefault(r["component"].value, {})
+                .setdefault(source, {})
+                .setdefault(key, [])
+            )
+            if r.get("evidence") is not None:
+                links.append(r["evidence"].value)
+        if len(sources) < 2:
+            return []
+        columns = sorted(sources)
+        out = [
+            "<h2>What each source says</h2>",
+            '<table class="sources"><tr><th>component</th>'
+            + "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+            + "</tr>",
+        ]
+        for component, by_source in cells.items():
+            row = [f"<td>{html.escape(component)}</td>"]
+            for source in columns:
+                parts = []
+                for (judgment, variant, match), links in by_source.get(source, {}).items():
+                    evidence = " ".join(
+                        self.link(link, here, f"[{i}]") for i, link in enumerate(links, 1)
+                    )
+                    note = ", ".join(
+                        x for x in (variant, "" if match == "exactMatch" else match) if x
+                    )
+                    parts.append(
+                        f"<b>{html.escape(judgment) or 'not stated'}</b>"
+                        + (f" ({html.escape(note)})" if note else "")
+                        + (f" {evidence}" if evidence else "")
+                    )
+                row.append(f"<td>{'<br>'.join(parts)}</td>")
+            out.append("<tr>" + "".join(row) + "</tr>")
+        out.append("</table>")
         return out
 
     def evaluation_section(self, iri: str, here: str) -> list[str]:

@@ -34,6 +34,13 @@ CROSS_SOURCE = {
     "coverage",
     "evidence-for-judgment",
     "wikidata-differences",
+    # questions over every source's models or license mentions (the paper's part is checked
+    # below for definitions)
+    "definitions",
+    "license-coverage",
+    "unresolved-licenses",
+    "license-conflicts",
+    "transparency",
 }
 PAPER = "Near to Mid-term Risks and Opportunities of Open Source Generative AI"
 EOSAI = "European Open Source AI Index"
@@ -120,6 +127,11 @@ def test_the_papers_questions_answer_the_same_with_every_source_imported(everyth
         assert rows(out, query.name) == rows(built.out, query.name), query.name
         asked += 1
     assert asked >= 20
+    # the definitions' verdicts on the paper's models do not change when other sources arrive
+    alone = rows(built.out, "definitions")
+    paper = {r["model"] for r in alone}
+    assert len(paper) == 40
+    assert [r for r in rows(out, "definitions") if r["model"] in paper] == alone
 
 
 def test_who_says_gathers_a_familys_variants(everything):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.outputs.pages import local_path
+from kg.outputs.pages import BadgeView, local_path
 from kg.paths import resource_dir
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
@@ -169,19 +169,9 @@ class Badges:
             f'alt="{alt}"></a>',
         }
 
-    def html_section(self, model: str, here: str) -> list[str]:
+    def view(self, model: str, here: str) -> BadgeView | None:
         """The badge with its snippets, for the model's page (`here`: the page's path)."""
         path = self.path(model)
         if path is None or self.svg(model) is None:
-            return []
-        up = "../" * here.count("/")
-        out = [
-            '<h2>Badge</h2><p class="badge">'
-            f'<img src="{up}{html.escape(path)}" alt="openness badge"></p>'
-        ]
-        for name, text in self.snippets(model).items():
-            out.append(
-                f'<p>{name}:<br><textarea class="badge-{name.lower()}" rows="2" cols="90" '
-                f"readonly>{html.escape(text)}</textarea></p>"
-            )
-        return out
+            return None
+        return BadgeView("../" * here.count("/") + path, self.snippets(model))

@@ -18,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.outputs.pages import VARIANTS, Site, local_path
+from kg.outputs.templating import render
 from kg.vocab.namespaces import DCTERMS, ONTOLOGY_IRI, RDF, XSD, Base
 
 VOID = "http://rdfs.org/ns/void#"
@@ -184,12 +185,7 @@ def static_path(iri: str, base: Base) -> str | None:
 
 def redirect_page(target: str) -> str:
     """A page that sends a browser on to `target` (a relative URL): the old `….html` links."""
-    t = target.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Moved</title>'
-        f'<link rel="canonical" href="{t}"><meta http-equiv="refresh" content="0; url={t}">'
-        f'</head><body><p>This page is now at <a href="{t}">{t}</a>.</p></body></html>\n'
-    )
+    return render("redirect.html.j2", target=target)
 
 
 def write_resources(

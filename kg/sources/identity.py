@@ -137,8 +137,15 @@ class Resolution:
         self._index: dict[tuple[str, str], Identity] = {}
 
     def add(self, identity: Identity) -> None:
-        self.identities.append(identity)
-        self._index[(identity.source, identity.record)] = identity
+        """Add an identity, or replace the one already given for the same record."""
+        key = (identity.source, identity.record)
+        if key in self._index:
+            self.identities = [
+                identity if (i.source, i.record) == key else i for i in self.identities
+            ]
+        else:
+            self.identities.append(identity)
+        self._index[key] = identity
 
     def finish(self, paper: set[str]) -> None:
         """A record is matched when its model, or its family, is also in another source."""
@@ -188,23 +195,32 @@ def resolve(
         for label in labels:
             names.setdefault(normalise(label), set()).add(mid)
     result = Resolution()
+    parents: list[tuple[Record, str]] = []  # (record, the family it is a variant of)
     order = {s: i for i, s in enumerate(SOURCES)}
     for rec in sorted(records, key=lambda r: (order.get(r.source, 99), r.record)):
         ident = _resolve_one(rec, names, repos, known, curated)
         if ident.minted:
             result.labels[ident.model] = rec.name
             known.add(ident.model)
-        if ident.variant_of and ident.variant_of not in known:
-            raise SourceError(
-                CURATION_FILE,
-                f"'{ident.variant_of}' is not a known model",
-                record=rec.record,
-                field="variant_of",
-            )
+        if ident.variant_of:
+            parents.append((rec, ident.variant_of))
         names.setdefault(normalise(rec.name), set()).add(ident.model)
         for repo in rec.hf_repos:
             repos.setdefault(repo.lower(), set()).add((ident.model, rec.source))
         result.add(ident)
+    # A curated family may come from a source this build has not imported (MOT's Llama 3
+    # releases are variants of EOSAI's Llama 3): the record then stands alone, unmatched and so
+    # reported by `kg import`, with the reason in its basis; nothing is guessed.
+    for rec, parent in parents:
+        if parent not in known:
+            alone = replace(
+                result.of(rec.source, rec.record),
+                variant_of="",
+                variant=None,
+                basis=f"its curated family '{parent}' is not in this build "
+                f"(import the source that names it; {CURATION_FILE})",
+            )
+            result.add(alone)
     result.finish(set(paper))
     return result
 

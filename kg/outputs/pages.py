@@ -146,6 +146,7 @@ class Site:
         self.evidence_q = parse_query_file(folder / "evidence.rq")
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
+        self.sources_q = parse_query_file(folder / "model-sources.rq")
         self.overview_q = parse_query_file(folder / "overview.rq")
         self.prefixes = base.prefixes()
 
@@ -268,7 +269,48 @@ class Site:
                 }
                 for r in self.store.select(self.stages_q, model).rows
             ],
+            "sources": self.sources_section(model, here),
         }
+
+    def sources_section(self, model: dict[str, ox.NamedNode], here: str) -> dict[str, Any] | None:
+        """Every source's judgments side by side, one row per component, one column per source
+        (None unless more than one source judges the model or its variants): each cell lists
+        the judgments with the variant judged, the crosswalk match when not exact, and links."""
+        cells: dict[str, dict[str, dict[tuple[str, str, str], list[str]]]] = {}
+        sources: set[str] = set()
+        for r in self.store.select(self.sources_q, model).rows:
+            source = r["source"].value
+            sources.add(source)
+            key = tuple(
+                r[k].value if r.get(k) is not None else "" for k in ("judgment", "variant", "match")
+            )
+            by_source = cells.setdefault(r["component"].value, {})
+            links = by_source.setdefault(source, {}).setdefault(key, [])
+            if r.get("evidence") is not None:
+                links.append(r["evidence"].value)
+        if len(sources) < 2:
+            return None
+        columns = sorted(sources)
+        rows = []
+        for component, by_source in cells.items():
+            row = []
+            for source in columns:
+                row.append(
+                    [
+                        {
+                            "judgment": judgment or "not stated",
+                            "note": ", ".join(
+                                x for x in (variant, "" if match == "exactMatch" else match) if x
+                            ),
+                            "links": [
+                                self.link(link, here, f"[{i}]") for i, link in enumerate(links, 1)
+                            ],
+                        }
+                        for (judgment, variant, match), links in by_source.get(source, {}).items()
+                    ]
+                )
+            rows.append({"component": component, "cells": row})
+        return {"columns": columns, "rows": rows}
 
     def evaluation_section(self, iri: str) -> dict[str, Any]:
         """A license evaluation's answers (§3.1) and its stated and derived scores."""

@@ -281,9 +281,10 @@ class Site:
         for r in self.store.select(self.sources_q, model).rows:
             source = r["source"].value
             sources.add(source)
-            key = tuple(
+            judgment, variant, match = (
                 r[k].value if r.get(k) is not None else "" for k in ("judgment", "variant", "match")
             )
+            key = (judgment, variant, match)
             by_source = cells.setdefault(r["component"].value, {})
             links = by_source.setdefault(source, {}).setdefault(key, [])
             if r.get("evidence") is not None:

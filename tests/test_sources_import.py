@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import html
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from kg.store.queries import library
 from kg.store.queries import resolve as find_query
 
 FIXTURES = Path(__file__).parent / "fixtures"
+BASE = "https://w3id.org/genai-openness/"
 # the questions that join sources: everything else is the paper's and must not change
 CROSS_SOURCE = {
     "who-says",
@@ -206,6 +208,34 @@ def test_disagreements_between_every_pair_of_sources(everything):
     )
     # broad or narrow matches are never compared (EOSAI trainingcode vs the paper's codes)
     assert not any(r["component"] == "pretraining-code" for r in got)
+
+
+def test_model_page_sets_every_source_side_by_side(everything):
+    from kg.outputs.pages import Site
+    from kg.vocab.namespaces import Base
+
+    out, _ws, _procs = everything
+    site = Site(_store(out), Base(BASE))
+    page = site.render(BASE + "model/llama-2")
+    section = page[page.index("<h2>What each source says</h2>") :]
+    section = section[: section.index("</table>")]
+    header, *body = section.split("<tr>")[1:]
+    heads = [html.unescape(h.split("</th>")[0]) for h in header.split("<th>")[2:]]
+    assert heads == sorted([EOSAI, MOT, PAPER, TRACKER])
+    weights = next(r for r in body if r.startswith("<td>weights</td>"))
+    cells = weights.split("<td>")[2:]
+    # EOSAI's two variants with their evidence, the MOT's licenses per release, the paper's D3
+    assert (
+        "<b>open</b> (Llama-2-70B-Chat, closeMatch)" in cells[0]
+        and "<b>partial</b> (Llama-2-70B, closeMatch)" in cells[0]
+    )
+    assert '<a href="https://' in cells[0]
+    assert "<b>Apache-2.0</b> (Llama-2-chat-70B" in cells[1]
+    assert "<b>Llama 2 Community License</b> (Llama-2-7B" in cells[1]
+    assert "<b>D3</b> (LLaMA-2)" in cells[2] and "table-3" in cells[2]
+    assert "<b>D3</b> (Llama 2)" in cells[3]
+    # a model only the paper judges has no such table
+    assert "What each source says" not in site.render(BASE + "model/gpt-4")
 
 
 def test_evidence_and_coverage(everything):

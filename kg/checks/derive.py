@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -39,7 +40,7 @@ class Rule:
         return self.graph or (self.slug,)
 
 
-def _construct(path, name: str) -> QueryFile:
+def _construct(path: Path, name: str) -> QueryFile:
     qf = parse_query_file(path, name)
     if not re.search(r"^\s*CONSTRUCT\b", qf.text, re.M | re.I):
         raise QueryError(f"{path}: a derivation rule must be a CONSTRUCT query")

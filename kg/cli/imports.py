@@ -139,7 +139,8 @@ def _import(
     mine = [i for i in resolution.identities if i.source == source]
     matched = [i for i in mine if i.matched]
     judgments = sum(
-        len(r.judgments) if source == "eosai" else len(r.components) for r in reading.records
+        len(r.judgments) if isinstance(r, eosai.Record) else len(r.components)
+        for r in reading.records
     )
     typer.echo(
         f"Imported {len(reading.records)} {module.TITLE} record(s), {judgments} judgments, "

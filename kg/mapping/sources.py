@@ -55,7 +55,10 @@ def identity_records(
 
 
 def resolve_all(
-    root: Path, paper: dict[str, list[str]], eosai_records: list, mot_records: list
+    root: Path,
+    paper: dict[str, list[str]],
+    eosai_records: list[eosai.Record],
+    mot_records: list[mot.Record],
 ) -> Resolution:
     return resolve(paper, identity_records(eosai_records, mot_records), load_curated(root))
 

@@ -134,9 +134,9 @@ class Site:
             if isinstance(s, ox.NamedNode):
                 self.out[s.value].append(q)
                 if q.predicate.value == LABEL and s.value not in self.labels:
-                    self.labels[s.value] = q.object.value
+                    self.labels[s.value] = _value(q.object)
                 elif q.predicate.value == PREF_LABEL:
-                    pref.setdefault(s.value, q.object.value)
+                    pref.setdefault(s.value, _value(q.object))
             if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
                 self.incoming[q.object.value].add((s.value, q.predicate.value))
         for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
@@ -146,6 +146,7 @@ class Site:
         self.evidence_q = parse_query_file(folder / "evidence.rq")
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
+        self.sources_q = parse_query_file(folder / "model-sources.rq")
         self.overview_q = parse_query_file(folder / "overview.rq")
         self.prefixes = base.prefixes()
 
@@ -181,7 +182,7 @@ class Site:
             target = target.removesuffix("index.html")
         return Link(text, "../" * here.count("/") + target)
 
-    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal, here: str) -> Term:
+    def term(self, t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, here: str) -> Term:
         if isinstance(t, ox.NamedNode):
             return self.link(t.value, here)
         if isinstance(t, ox.Literal):
@@ -192,7 +193,7 @@ class Site:
         """The page of `iri` (templates/resource.html.j2)."""
         here = self.path(iri) or ""
         quads = self.out[iri]
-        types = sorted({q.object.value for q in quads if q.predicate.value == RDF + "type"})
+        types = sorted({_value(q.object) for q in quads if q.predicate.value == RDF + "type"})
         up = "../" * here.count("/")
         return render(
             "resource.html.j2",
@@ -218,7 +219,7 @@ class Site:
                 {
                     "property": self.link(q.predicate.value, here),
                     "value": self.term(q.object, here),
-                    "graph": self.short(q.graph_name.value),
+                    "graph": self.short(_value(q.graph_name)),
                 }
                 for q in sorted(quads, key=lambda q: (q.predicate.value, str(q.object)))
             ],
@@ -232,7 +233,7 @@ class Site:
         """A model's openness profile, badge and derived classes and stage counts."""
         model = {"model": ox.NamedNode(iri)}
 
-        def text(r: dict, name: str) -> str:
+        def text(r: dict[str, Any], name: str) -> str:
             return r[name].value if r.get(name) is not None else ""
 
         profile = []
@@ -268,14 +269,56 @@ class Site:
                 }
                 for r in self.store.select(self.stages_q, model).rows
             ],
+            "sources": self.sources_section(model, here),
         }
+
+    def sources_section(self, model: dict[str, ox.NamedNode], here: str) -> dict[str, Any] | None:
+        """Every source's judgments side by side, one row per component, one column per source
+        (None unless more than one source judges the model or its variants): each cell lists
+        the judgments with the variant judged, the crosswalk match when not exact, and links."""
+        cells: dict[str, dict[str, dict[tuple[str, str, str], list[str]]]] = {}
+        sources: set[str] = set()
+        for r in self.store.select(self.sources_q, model).rows:
+            source = r["source"].value
+            sources.add(source)
+            judgment, variant, match = (
+                r[k].value if r.get(k) is not None else "" for k in ("judgment", "variant", "match")
+            )
+            key = (judgment, variant, match)
+            by_source = cells.setdefault(r["component"].value, {})
+            links = by_source.setdefault(source, {}).setdefault(key, [])
+            if r.get("evidence") is not None:
+                links.append(r["evidence"].value)
+        if len(sources) < 2:
+            return None
+        columns = sorted(sources)
+        rows = []
+        for component, by_source in cells.items():
+            row = []
+            for source in columns:
+                row.append(
+                    [
+                        {
+                            "judgment": judgment or "not stated",
+                            "note": ", ".join(
+                                x for x in (variant, "" if match == "exactMatch" else match) if x
+                            ),
+                            "links": [
+                                self.link(link, here, f"[{i}]") for i, link in enumerate(links, 1)
+                            ],
+                        }
+                        for (judgment, variant, match), links in by_source.get(source, {}).items()
+                    ]
+                )
+            rows.append({"component": component, "cells": row})
+        return {"columns": columns, "rows": rows}
 
     def evaluation_section(self, iri: str) -> dict[str, Any]:
         """A license evaluation's answers (§3.1) and its stated and derived scores."""
         here = self.path(iri) or ""
         answers = []
         for a in sorted(
-            q.object.value
+            _value(q.object)
             for q in self.out[iri]
             if q.predicate.value == GAO + "hasPermissionAnswer"
         ):
@@ -286,8 +329,8 @@ class Site:
             answers.append(
                 {
                     "criterion": self.term(crit, here) if crit else None,
-                    "granted": granted is not None and granted.value == "true",
-                    "qualification": qual.value if qual else "",
+                    "granted": granted is not None and _value(granted) == "true",
+                    "qualification": _value(qual) if qual else "",
                 }
             )
         props = {q.predicate.value: q.object for q in self.out[iri]}
@@ -300,7 +343,7 @@ class Site:
             scores.append(
                 {
                     "kind": kind,
-                    "score": score.value,
+                    "score": _value(score),
                     "category": None if category is None else self.term(category, here),
                 }
             )
@@ -375,3 +418,11 @@ class Site:
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}
+
+
+def _value(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | ox.DefaultGraph) -> str:
+    """A term's value (IRI, blank node id or lexical form). A quoted triple and the default
+    graph have none: AttributeError, as reading `.value` on them gives."""
+    if isinstance(t, ox.Triple | ox.DefaultGraph):
+        raise AttributeError(f"{t!r} has no value")
+    return t.value

@@ -14,7 +14,9 @@ import shutil
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -64,6 +66,7 @@ def write_dumps(quads: list[ox.Quad], folder: Path, prefixes: dict[str, str]) ->
     triples = _triples(quads)
     for name, (fmt, _media, with_graphs) in DUMPS.items():
         body = ox.serialize(quads if with_graphs else triples, format=fmt, prefixes=prefixes)
+        assert body is not None  # without an output, serialize returns the bytes
         if name.endswith(".gz"):
             buf = io.BytesIO()
             with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
@@ -94,6 +97,17 @@ LINK_TARGETS: dict[str, tuple[str, str, str]] = {
 PUBLISHER = "GenAI Openness Knowledge Graph contributors"
 VCARD = "http://www.w3.org/2006/vcard/ns#"
 SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+DATASET_DESCRIPTION = (
+    "How open the parts of 40 generative AI models are, with the licenses, risks, "
+    "opportunities, claims, evidence and regulations around them, transcribed from "
+    "Eiras et al. (arXiv:2404.17047) with provenance."
+)
+EXAMPLE_RESOURCES = (
+    "model/llama-2",
+    "license/apache-2-0",
+    "claim/claim-1-closed-models-stronger-safeguards",
+)
+MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
 
 def _local(iri: str) -> str:
@@ -104,9 +118,9 @@ def _local(iri: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in iri.split("://", 1)[-1]).strip("-")
 
 
-def describe(
+def void_description(
     base: Base,
-    manifest: dict,
+    manifest: dict[str, Any],
     quads: Iterable[ox.Quad],
     issued: str,
     site: str,
@@ -120,165 +134,240 @@ def describe(
     a dcat:DataService, one subset per named graph, class and property partitions, and a
     linkset per external dataset and link predicate. `modified` is the build's date (never the
     request's); `site` the URL the release is served at; `contact` a URL or mailto: address."""
-    ds = ox.NamedNode(base.base + "dataset")
     site = site if site.endswith("/") else site + "/"
-    out: list[ox.Triple] = []
-
-    def add(s: ox.NamedNode, p: str, o: ox.NamedNode | ox.Literal) -> None:
-        out.append(ox.Triple(s, ox.NamedNode(p), o))
-
-    def node(*parts: str) -> ox.NamedNode:
-        return ox.NamedNode(base.base + "dataset/" + "/".join(parts))
-
-    typed = lambda v, t: ox.Literal(str(v), datatype=ox.NamedNode(XSD + t))  # noqa: E731
-    add(ds, RDF + "type", ox.NamedNode(VOID + "Dataset"))
-    add(ds, RDF + "type", ox.NamedNode(DCAT + "Dataset"))
-    add(ds, RDFS + "label", ox.Literal("GenAI openness knowledge graph", language="en"))
-    add(ds, DCTERMS + "title", ox.Literal("GenAI openness knowledge graph", language="en"))
-    add(
-        ds,
-        DCTERMS + "description",
-        ox.Literal(
-            "How open the parts of 40 generative AI models are, with the licenses, risks, "
-            "opportunities, claims, evidence and regulations around them, transcribed from "
-            "Eiras et al. (arXiv:2404.17047) with provenance.",
-            language="en",
-        ),
-    )
-    add(ds, DCTERMS + "license", ox.NamedNode(LICENSE))
-    add(ds, DCTERMS + "source", ox.NamedNode("https://arxiv.org/abs/2404.17047"))
-    add(ds, DCTERMS + "issued", typed(issued, "date"))
-    if modified:
-        add(ds, DCTERMS + "modified", typed(modified, "date"))
-    add(ds, DCAT + "version", ox.Literal(f"{__version__}+{manifest['build_id']}"))
-    add(ds, DCAT + "landingPage", ox.NamedNode(site))
-    add(ds, FOAF + "homepage", ox.NamedNode(site))
-    publisher = node("publisher")
-    add(ds, DCTERMS + "publisher", publisher)
-    add(publisher, RDF + "type", ox.NamedNode(FOAF + "Organization"))
-    add(publisher, FOAF + "name", ox.Literal(PUBLISHER))
-    add(publisher, RDFS + "label", ox.Literal(PUBLISHER, language="en"))
-    add(publisher, FOAF + "homepage", ox.NamedNode(site))
-    contact_node = node("contact")
-    add(ds, DCAT + "contactPoint", contact_node)
-    add(contact_node, RDF + "type", ox.NamedNode(VCARD + "Organization"))
-    add(contact_node, VCARD + "fn", ox.Literal(PUBLISHER))
-    add(contact_node, RDFS + "label", ox.Literal(f"Contact: {PUBLISHER}", language="en"))
-    if contact and contact.startswith("mailto:"):
-        add(contact_node, VCARD + "hasEmail", ox.NamedNode(contact))
-    else:
-        add(contact_node, VCARD + "hasURL", ox.NamedNode(contact or site))
-    add(ds, VOID + "uriSpace", ox.Literal(base.base))
-    add(ds, VOID + "vocabulary", ox.NamedNode(GAO))
-    add(ds, VOID + "rootResource", ox.NamedNode(ONTOLOGY_IRI))
-    for example in (
-        "model/llama-2",
-        "license/apache-2-0",
-        "claim/claim-1-closed-models-stronger-safeguards",
-    ):
-        add(ds, VOID + "exampleResource", ox.NamedNode(base.base + example))
-    if sparql:
-        add(ds, VOID + "sparqlEndpoint", ox.NamedNode(sparql))
-        service = node("sparql-service")
-        add(service, RDF + "type", ox.NamedNode(DCAT + "DataService"))
-        add(service, DCTERMS + "title", ox.Literal("SPARQL endpoint", language="en"))
-        add(service, RDFS + "label", ox.Literal("SPARQL endpoint", language="en"))
-        add(service, DCAT + "endpointURL", ox.NamedNode(sparql))
-        add(service, DCTERMS + "conformsTo", ox.NamedNode(SPARQL_PROTOCOL))
-        add(service, DCAT + "servesDataset", ds)
-        add(service, DCTERMS + "license", ox.NamedNode(LICENSE))
-        dist = node("distribution", "sparql")
-        add(ds, DCAT + "distribution", dist)
-        add(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution"))
-        add(dist, DCAT + "accessURL", ox.NamedNode(sparql))
-        add(dist, DCAT + "accessService", service)
-        add(dist, DCTERMS + "license", ox.NamedNode(LICENSE))
-    for name, (_fmt, media, _g) in DUMPS.items():
-        dist = node("distribution", name)
-        url = ox.NamedNode(f"{site}dumps/{name}")
-        add(ds, DCAT + "distribution", dist)
-        add(ds, VOID + "dataDump", url)
-        add(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution"))
-        add(dist, DCAT + "downloadURL", url)
-        add(dist, DCAT + "accessURL", url)
-        add(
-            dist,
-            DCAT + "mediaType",
-            ox.NamedNode(f"https://www.iana.org/assignments/media-types/{media}"),
-        )
-        add(dist, DCTERMS + "format", ox.Literal(media))
-        add(dist, DCTERMS + "license", ox.NamedNode(LICENSE))
-        if name.endswith(".gz"):
-            add(
-                dist,
-                DCAT + "compressFormat",
-                ox.NamedNode("https://www.iana.org/assignments/media-types/application/gzip"),
-            )
-    # One pass over the quads: graphs, classes, properties, links to other datasets.
-    graphs: Counter[str] = Counter()
-    properties: Counter[str] = Counter()
-    members: dict[str, set[str]] = defaultdict(set)
-    links: Counter[tuple[str, str]] = Counter()
-    seen: set[tuple[str, str, str]] = set()
-    ontology_graph = base.graph("ontology").value
-    for q in quads:
-        graphs[q.graph_name.value] += 1
-        key = (str(q.subject), q.predicate.value, str(q.object))
-        if key in seen:
-            continue
-        seen.add(key)
-        properties[q.predicate.value] += 1
-        if q.predicate.value == RDF + "type":
-            members[q.object.value].add(str(q.subject))
-        elif isinstance(q.object, ox.NamedNode) and q.graph_name.value != ontology_graph:
-            for prefix in LINK_TARGETS:
-                if q.object.value.startswith(prefix):
-                    links[(prefix, q.predicate.value)] += 1
-                    break
-    add(ds, VOID + "triples", typed(len(seen), "integer"))
-    add(ds, VOID + "distinctSubjects", typed(len({k[0] for k in seen}), "integer"))
-    add(ds, VOID + "properties", typed(len(properties), "integer"))
-    add(ds, VOID + "classes", typed(len(members), "integer"))
-    for graph, n in sorted(graphs.items()):
-        sub = ox.NamedNode(graph)
-        add(ds, VOID + "subset", sub)
-        add(sub, RDF + "type", ox.NamedNode(VOID + "Dataset"))
-        add(sub, VOID + "triples", typed(n, "integer"))
-        add(sub, RDFS + "seeAlso", ox.NamedNode(base.base + "graph/metadata"))
-    for cls, subjects in sorted(members.items()):
-        part = node("class", _local(cls))
-        add(ds, VOID + "classPartition", part)
-        add(part, RDF + "type", ox.NamedNode(VOID + "Dataset"))
-        add(part, RDFS + "label", ox.Literal(f"Instances of {_local(cls)}", language="en"))
-        add(part, VOID + "class", ox.NamedNode(cls))
-        add(part, VOID + "entities", typed(len(subjects), "integer"))
-    for prop, n in sorted(properties.items()):
-        part = node("property", _local(prop))
-        add(ds, VOID + "propertyPartition", part)
-        add(part, RDF + "type", ox.NamedNode(VOID + "Dataset"))
-        add(part, RDFS + "label", ox.Literal(f"Statements with {_local(prop)}", language="en"))
-        add(part, VOID + "property", ox.NamedNode(prop))
-        add(part, VOID + "triples", typed(n, "integer"))
-    for (prefix, prop), n in sorted(links.items()):
-        slug, title, home = LINK_TARGETS[prefix]
-        target = node("external", slug)
-        linkset = node("linkset", f"{slug}-{_local(prop)}")
-        add(ds, VOID + "subset", linkset)
-        add(linkset, RDF + "type", ox.NamedNode(VOID + "Linkset"))
-        add(
-            linkset,
-            RDFS + "label",
-            ox.Literal(f"Links to {title} by {_local(prop)}", language="en"),
-        )
-        add(linkset, VOID + "subjectsTarget", ds)
-        add(linkset, VOID + "objectsTarget", target)
-        add(linkset, VOID + "linkPredicate", ox.NamedNode(prop))
-        add(linkset, VOID + "triples", typed(n, "integer"))
-        add(target, RDF + "type", ox.NamedNode(VOID + "Dataset"))
-        add(target, RDFS + "label", ox.Literal(title, language="en"))
-        add(target, FOAF + "homepage", ox.NamedNode(home))
-        add(target, VOID + "uriSpace", ox.Literal(prefix))
+    stats = _QuadStats.count(quads, base.graph("ontology").value)
+    out = [
+        *_dataset(base, manifest, issued, site, modified, contact),
+        *(_service(base, sparql) if sparql else ()),
+        *_distributions(base, site),
+        *_partitions(base, stats),
+        *_linksets(base, stats),
+    ]
     return sorted(set(out), key=str)
+
+
+def _t(s: ox.NamedNode, p: str, o: ox.NamedNode | ox.Literal) -> ox.Triple:
+    return ox.Triple(s, ox.NamedNode(p), o)
+
+
+def _typed(value: object, datatype: str) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype))
+
+
+def _dataset_iri(base: Base) -> ox.NamedNode:
+    return ox.NamedNode(base.base + "dataset")
+
+
+def _node(base: Base, *parts: str) -> ox.NamedNode:
+    """A node of the description: `{base}dataset/{parts joined by /}`."""
+    return ox.NamedNode(base.base + "dataset/" + "/".join(parts))
+
+
+def _en(text: str) -> ox.Literal:
+    return ox.Literal(text, language="en")
+
+
+def _dataset(
+    base: Base,
+    manifest: dict[str, Any],
+    issued: str,
+    site: str,
+    modified: str | None,
+    contact: str | None,
+) -> list[ox.Triple]:
+    """The dataset itself: titles, license, dates, version, pages, publisher, contact, URIs."""
+    ds = _dataset_iri(base)
+    title = _en("GenAI openness knowledge graph")
+    out = [
+        _t(ds, RDF + "type", ox.NamedNode(VOID + "Dataset")),
+        _t(ds, RDF + "type", ox.NamedNode(DCAT + "Dataset")),
+        _t(ds, RDFS + "label", title),
+        _t(ds, DCTERMS + "title", title),
+        _t(ds, DCTERMS + "description", _en(DATASET_DESCRIPTION)),
+        _t(ds, DCTERMS + "license", ox.NamedNode(LICENSE)),
+        _t(ds, DCTERMS + "source", ox.NamedNode("https://arxiv.org/abs/2404.17047")),
+        _t(ds, DCTERMS + "issued", _typed(issued, "date")),
+    ]
+    if modified:
+        out.append(_t(ds, DCTERMS + "modified", _typed(modified, "date")))
+    out += [
+        _t(ds, DCAT + "version", ox.Literal(f"{__version__}+{manifest['build_id']}")),
+        _t(ds, DCAT + "landingPage", ox.NamedNode(site)),
+        _t(ds, FOAF + "homepage", ox.NamedNode(site)),
+        _t(ds, VOID + "uriSpace", ox.Literal(base.base)),
+        _t(ds, VOID + "vocabulary", ox.NamedNode(GAO)),
+        _t(ds, VOID + "rootResource", ox.NamedNode(ONTOLOGY_IRI)),
+    ]
+    out += [
+        _t(ds, VOID + "exampleResource", ox.NamedNode(base.base + e)) for e in EXAMPLE_RESOURCES
+    ]
+    return out + _publisher(base, site, contact)
+
+
+def _publisher(base: Base, site: str, contact: str | None) -> list[ox.Triple]:
+    """The publisher (a foaf:Organization) and the contact point (a vcard:Organization)."""
+    ds = _dataset_iri(base)
+    publisher = _node(base, "publisher")
+    contact_node = _node(base, "contact")
+    if contact and contact.startswith("mailto:"):
+        reach = _t(contact_node, VCARD + "hasEmail", ox.NamedNode(contact))
+    else:
+        reach = _t(contact_node, VCARD + "hasURL", ox.NamedNode(contact or site))
+    return [
+        _t(ds, DCTERMS + "publisher", publisher),
+        _t(publisher, RDF + "type", ox.NamedNode(FOAF + "Organization")),
+        _t(publisher, FOAF + "name", ox.Literal(PUBLISHER)),
+        _t(publisher, RDFS + "label", _en(PUBLISHER)),
+        _t(publisher, FOAF + "homepage", ox.NamedNode(site)),
+        _t(ds, DCAT + "contactPoint", contact_node),
+        _t(contact_node, RDF + "type", ox.NamedNode(VCARD + "Organization")),
+        _t(contact_node, VCARD + "fn", ox.Literal(PUBLISHER)),
+        _t(contact_node, RDFS + "label", _en(f"Contact: {PUBLISHER}")),
+        reach,
+    ]
+
+
+def _service(base: Base, sparql: str) -> list[ox.Triple]:
+    """The SPARQL endpoint: a dcat:DataService and a distribution accessed through it."""
+    ds = _dataset_iri(base)
+    service = _node(base, "sparql-service")
+    dist = _node(base, "distribution", "sparql")
+    return [
+        _t(ds, VOID + "sparqlEndpoint", ox.NamedNode(sparql)),
+        _t(service, RDF + "type", ox.NamedNode(DCAT + "DataService")),
+        _t(service, DCTERMS + "title", _en("SPARQL endpoint")),
+        _t(service, RDFS + "label", _en("SPARQL endpoint")),
+        _t(service, DCAT + "endpointURL", ox.NamedNode(sparql)),
+        _t(service, DCTERMS + "conformsTo", ox.NamedNode(SPARQL_PROTOCOL)),
+        _t(service, DCAT + "servesDataset", ds),
+        _t(service, DCTERMS + "license", ox.NamedNode(LICENSE)),
+        _t(ds, DCAT + "distribution", dist),
+        _t(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution")),
+        _t(dist, DCAT + "accessURL", ox.NamedNode(sparql)),
+        _t(dist, DCAT + "accessService", service),
+        _t(dist, DCTERMS + "license", ox.NamedNode(LICENSE)),
+    ]
+
+
+def _distributions(base: Base, site: str) -> list[ox.Triple]:
+    """One dcat:Distribution (and void:dataDump) per file of `DUMPS`."""
+    ds = _dataset_iri(base)
+    out: list[ox.Triple] = []
+    for name, (_fmt, media, _g) in DUMPS.items():
+        dist = _node(base, "distribution", name)
+        url = ox.NamedNode(f"{site}dumps/{name}")
+        out += [
+            _t(ds, DCAT + "distribution", dist),
+            _t(ds, VOID + "dataDump", url),
+            _t(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution")),
+            _t(dist, DCAT + "downloadURL", url),
+            _t(dist, DCAT + "accessURL", url),
+            _t(dist, DCAT + "mediaType", ox.NamedNode(f"{MEDIA_TYPES}{media}")),
+            _t(dist, DCTERMS + "format", ox.Literal(media)),
+            _t(dist, DCTERMS + "license", ox.NamedNode(LICENSE)),
+        ]
+        if name.endswith(".gz"):
+            gzip_type = ox.NamedNode(f"{MEDIA_TYPES}application/gzip")
+            out.append(_t(dist, DCAT + "compressFormat", gzip_type))
+    return out
+
+
+@dataclass
+class _QuadStats:
+    """What one pass over the quads finds: triples per graph, distinct triples, statements per
+    property, members per class, links per (external dataset prefix, predicate)."""
+
+    graphs: Counter[str] = field(default_factory=Counter)
+    properties: Counter[str] = field(default_factory=Counter)
+    members: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    links: Counter[tuple[str, str]] = field(default_factory=Counter)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
+
+    @classmethod
+    def count(cls, quads: Iterable[ox.Quad], ontology_graph: str) -> _QuadStats:
+        """Links from the ontology graph are the ontology's, not the data's: not counted."""
+        stats = cls()
+        for q in quads:
+            in_graph = q.graph_name
+            if isinstance(in_graph, ox.DefaultGraph):
+                raise ValueError(f"only quads in named graphs are described, not {q}")
+            stats.graphs[in_graph.value] += 1
+            key = (str(q.subject), q.predicate.value, str(q.object))
+            if key in stats.seen:
+                continue
+            stats.seen.add(key)
+            stats.properties[q.predicate.value] += 1
+            if q.predicate.value == RDF + "type" and not isinstance(q.object, ox.Triple):
+                stats.members[q.object.value].add(str(q.subject))
+            elif isinstance(q.object, ox.NamedNode) and in_graph.value != ontology_graph:
+                for prefix in LINK_TARGETS:
+                    if q.object.value.startswith(prefix):
+                        stats.links[(prefix, q.predicate.value)] += 1
+                        break
+        return stats
+
+
+def _partitions(base: Base, stats: _QuadStats) -> list[ox.Triple]:
+    """The dataset's counts, one subset per named graph, class and property partitions."""
+    ds = _dataset_iri(base)
+    out = [
+        _t(ds, VOID + "triples", _typed(len(stats.seen), "integer")),
+        _t(ds, VOID + "distinctSubjects", _typed(len({k[0] for k in stats.seen}), "integer")),
+        _t(ds, VOID + "properties", _typed(len(stats.properties), "integer")),
+        _t(ds, VOID + "classes", _typed(len(stats.members), "integer")),
+    ]
+    for graph, n in sorted(stats.graphs.items()):
+        sub = ox.NamedNode(graph)
+        out += [
+            _t(ds, VOID + "subset", sub),
+            _t(sub, RDF + "type", ox.NamedNode(VOID + "Dataset")),
+            _t(sub, VOID + "triples", _typed(n, "integer")),
+            _t(sub, RDFS + "seeAlso", ox.NamedNode(base.base + "graph/metadata")),
+        ]
+    for cls, subjects in sorted(stats.members.items()):
+        out += _partition(
+            base, "class", cls, f"Instances of {_local(cls)}", "entities", len(subjects)
+        )
+    for prop, n in sorted(stats.properties.items()):
+        out += _partition(base, "property", prop, f"Statements with {_local(prop)}", "triples", n)
+    return out
+
+
+def _partition(base: Base, kind: str, iri: str, label: str, count: str, n: int) -> list[ox.Triple]:
+    """A void:classPartition (`kind` "class") or void:propertyPartition ("property") of the
+    dataset, with its size as void:entities or void:triples (`count`)."""
+    part = _node(base, kind, _local(iri))
+    return [
+        _t(_dataset_iri(base), VOID + f"{kind}Partition", part),
+        _t(part, RDF + "type", ox.NamedNode(VOID + "Dataset")),
+        _t(part, RDFS + "label", _en(label)),
+        _t(part, VOID + kind, ox.NamedNode(iri)),
+        _t(part, VOID + count, _typed(n, "integer")),
+    ]
+
+
+def _linksets(base: Base, stats: _QuadStats) -> list[ox.Triple]:
+    """One void:Linkset per external dataset and link predicate, and the external datasets."""
+    ds = _dataset_iri(base)
+    out: list[ox.Triple] = []
+    for (prefix, prop), n in sorted(stats.links.items()):
+        slug, title, home = LINK_TARGETS[prefix]
+        target = _node(base, "external", slug)
+        linkset = _node(base, "linkset", f"{slug}-{_local(prop)}")
+        out += [
+            _t(ds, VOID + "subset", linkset),
+            _t(linkset, RDF + "type", ox.NamedNode(VOID + "Linkset")),
+            _t(linkset, RDFS + "label", _en(f"Links to {title} by {_local(prop)}")),
+            _t(linkset, VOID + "subjectsTarget", ds),
+            _t(linkset, VOID + "objectsTarget", target),
+            _t(linkset, VOID + "linkPredicate", ox.NamedNode(prop)),
+            _t(linkset, VOID + "triples", _typed(n, "integer")),
+            _t(target, RDF + "type", ox.NamedNode(VOID + "Dataset")),
+            _t(target, RDFS + "label", _en(title)),
+            _t(target, FOAF + "homepage", ox.NamedNode(home)),
+            _t(target, VOID + "uriSpace", ox.Literal(prefix)),
+        ]
+    return out
 
 
 def dumps_page() -> str:
@@ -336,7 +425,7 @@ def publish(
         shutil.copy2(ontology_file, staging / "dumps" / "ontology.ttl")
         shutil.copy2(ontology_file, staging / "ontology.ttl")  # the old link: the whole ontology
         built = release_date(release.path)
-        description = describe(
+        description = void_description(
             base, manifest, quads, issued, public, sparql, modified=built, contact=contact
         )
         void_prefixes = {**PREFIXES, "void": VOID, "dcat": DCAT, "foaf": FOAF}

@@ -50,7 +50,7 @@ from kg.errors import KgError
 from kg.outputs.badges import Badges
 from kg.outputs.linked import DCAT, FOAF, VOID, link_header, release_date, resolve_path
 from kg.outputs.pages import VARIANTS, Site, page_path
-from kg.outputs.site import DUMPS, describe, ontology_html, write_dumps
+from kg.outputs.site import DUMPS, ontology_html, void_description, write_dumps
 from kg.release.release import Release, quad_key
 from kg.serve.protocol import (
     FORMAT_ALIASES,
@@ -269,7 +269,7 @@ class Application:
         and dumps under the public URL; issued today."""
         today = dt.date.today().isoformat()
         if self._void is None or self._void[0] != today:
-            description = describe(
+            description = void_description(
                 self.base,
                 self.manifest,
                 self.store.quads(),

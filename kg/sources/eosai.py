@@ -170,6 +170,7 @@ def read_record(path: Path, reported: list[str]) -> Record:
         raise SourceError(path.name, "missing model name", field=f"{head}.name")
     org = _block(path, data.get("org") or {}, "org", name, ORG_FIELDS, reported)
     names = [k for k in data if k not in (head, "org")]
+    allowed: tuple[str, ...]
     if head == "project":
         generation, allowed = "2023", LEGACY
     elif "package" in data or "api" in data:
@@ -203,7 +204,12 @@ def read_record(path: Path, reported: list[str]) -> Record:
 
 
 def _block(
-    path: Path, block: Any, head: str, record: str | None, known: tuple[str, ...], reported: list
+    path: Path,
+    block: Any,
+    head: str,
+    record: str | None,
+    known: tuple[str, ...],
+    reported: list[str],
 ) -> dict[str, str]:
     if not isinstance(block, dict):
         raise SourceError(path.name, f"'{head}' must be a mapping", record=record, field=head)

@@ -12,8 +12,10 @@ them onto the component vocabulary, and the scale correspondences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyoxigraph as ox
 
 from kg.sources.csvio import read_table
 
@@ -36,7 +38,7 @@ class Term:
     label: str
     generations: str
     definition: str
-    record: str
+    record: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ScaleEntry:
     value: str
     category: str
     basis: str
-    record: str
+    record: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -75,22 +77,19 @@ class Frameworks:
         return None
 
 
-def component_notations(triples: list) -> set[str]:
+def component_notations(triples: list[ox.Triple]) -> set[str]:
     """The notations of the component vocabulary (every gao:OpennessComponent and
     gao:PipelineComponent of the ontology)."""
     from kg.vocab.namespaces import GAO, RDF, SKOS
 
     kinds = {GAO + "OpennessComponent", GAO + "PipelineComponent"}
-    members = {
-        t.subject.value
+    spo = [  # as values; quoted triples (RDF-star) have none
+        (t.subject.value, t.predicate.value, t.object.value)
         for t in triples
-        if t.predicate.value == RDF + "type" and t.object.value in kinds
-    }
-    return {
-        t.object.value
-        for t in triples
-        if t.subject.value in members and t.predicate.value == SKOS + "notation"
-    }
+        if not isinstance(t.subject, ox.Triple) and not isinstance(t.object, ox.Triple)
+    ]
+    members = {s for s, p, o in spo if p == RDF + "type" and o in kinds}
+    return {o for s, p, o in spo if s in members and p == SKOS + "notation"}
 
 
 def load_frameworks(root: Path, components: set[str]) -> Frameworks:

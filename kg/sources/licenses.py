@@ -346,10 +346,10 @@ def read_aliases(root: Path, licenses: Iterable[License]) -> list[Alias]:
                 record=record,
             )
         if key in automatic:
-            lid, via = automatic[key]
+            resolved, via = automatic[key]
             same = automatic[key][0] == ids and not status
             raise row.error(
-                f"the text already resolves to '{'|'.join(lid)}' by its {via}; the alias "
+                f"the text already resolves to '{'|'.join(resolved)}' by its {via}; the alias "
                 + ("is redundant" if same else "contradicts it"),
                 field="alias",
                 record=record,
@@ -390,7 +390,9 @@ class Resolver:
 
     def __init__(self, licenses: Iterable[License], aliases: Iterable[Alias]) -> None:
         licenses = list(licenses)
-        self._keys = {k: (ids, None, via) for k, (ids, via) in _automatic_keys(licenses).items()}
+        self._keys: dict[str, tuple[tuple[str, ...], str | None, str]] = {
+            k: (ids, None, via) for k, (ids, via) in _automatic_keys(licenses).items()
+        }
         for a in aliases:
             self._keys[normalise(a.text)] = (a.licenses, a.status, "alias")
 

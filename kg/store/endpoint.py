@@ -163,7 +163,9 @@ class EndpointStore:
 
     def graph_ntriples(self, graph: ox.NamedNode) -> bytes:
         triples = self.construct(_internal("graph-triples.rq"), {"graph": graph})
-        return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        assert data is not None  # without an output, serialize returns the bytes
+        return data
 
     def counts(self) -> dict[str, int]:
         rows = self.select(_internal("graph-counts.rq")).rows
@@ -217,9 +219,10 @@ class EndpointStore:
         if query_form(text) != "ASK":
             raise QueryError(f"{query.path}: expected an ASK query")
         doc = self._query(str(query.path), text, RESULTS_JSON)
-        if not isinstance(doc.get("boolean"), bool):
+        answer = doc.get("boolean")
+        if not isinstance(answer, bool):
             raise QueryError(f"{query.path}: {self.query_url} did not answer with a boolean")
-        return doc["boolean"]
+        return answer
 
     def _triples(self, where: str, text: str) -> list[ox.Triple]:
         data = self._request(

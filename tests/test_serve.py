@@ -105,6 +105,7 @@ PARAMS = {
     "licenses": {"license": "Apache 2.0"},
     "statements": {"kind": "risk"},
     "lineage": {"model": "meta-llama/Llama-2-7b-hf"},
+    "explain": {"model": "kg:model/llama-2"},
 }
 # Empty on the paper alone: the imports and links these look at are not in the sources.
 # questions that have no rows on the paper's sources alone (they need imports or a parameter)
@@ -115,7 +116,9 @@ EMPTY = {
     "license-conflicts",
     "lineage",
     "evidence-for-judgment",
-    "explain",
+    "license-coverage",
+    "unresolved-licenses",
+    "transparency",
 }
 
 

@@ -155,14 +155,15 @@ def _record(data: rdflib.Graph, focus: rdflib.term.Node | None) -> str | None:
     evaluation, a measurement's model)."""
     if focus is None:
         return None
-    own = data.value(focus, CURATED)
-    if own is not None:
-        return str(own)
-    for parent in data.subjects(None, focus):
-        rec = data.value(parent, CURATED)
-        if rec is not None:
-            return str(rec)
-    return None
+    own = {str(rec) for rec in data.objects(focus, CURATED)}
+    if own:
+        return min(own)
+    # the smallest of the holders' records, so that a node held by several records always
+    # names the same one (the store engine's records.rq takes MIN too)
+    held = {
+        str(rec) for parent in data.subjects(None, focus) for rec in data.objects(parent, CURATED)
+    }
+    return min(held) if held else None
 
 
 def validate_store(

@@ -142,9 +142,12 @@ def test_challenge_auth_answers_a_basic_challenge_and_then_sends_basic_at_once()
 def test_challenge_auth_reports_a_scheme_it_cannot_answer():
     challenge = Answer(status=401, headers={"WWW-Authenticate": 'Bearer realm="kg"'})
     auth = ChallengeAuth("alice", "s3cret", hint="; use a token")
-    with web_server({"/a": challenge}) as web, _client(auth=auth) as client:
-        with pytest.raises(HttpError) as caught:
-            client.request("GET", web.url + "/a", step="fetch")
+    with (
+        web_server({"/a": challenge}) as web,
+        _client(auth=auth) as client,
+        pytest.raises(HttpError) as caught,
+    ):
+        client.request("GET", web.url + "/a", step="fetch")
     assert str(caught.value) == (
         f'fetch: GET {web.url}/a asked for credentials this client cannot give (Bearer realm="kg")'
         "; use a token"

@@ -484,9 +484,7 @@ def test_failure_mid_upload_drops_staging_and_sends_credentials(
         assert headers["X-Token"] == "abc 123"
 
 
-def test_a_put_answered_503_once_is_retried_and_the_push_goes_through(
-    first: Path, server: Server
-):
+def test_a_put_answered_503_once_is_retried_and_the_push_goes_through(first: Path, server: Server):
     """A Graph Store PUT replaces its graph, so repeating it is harmless: kg.http retries it."""
     with serving(_Proxy, upstream=server.url, fail_put=2, fail_times=1) as proxy:
         result = push(first, proxy.url + "/store")

@@ -11,7 +11,6 @@ import typer
 
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
-from kg.outputs.site import publish as run_publish
 from kg.outputs.store_upload import (
     CHUNK_TRIPLES,
     LOCK_EXPIRY,
@@ -157,7 +156,7 @@ def publish(
             timeout=timeout,
             chunk_size=chunk,
             lock_expiry=lock_expiry,
-            step=progress(err_console),
+            step=progress(err_console()),
         )
     typer.echo(_upload_summary(result, to))
 
@@ -171,6 +170,8 @@ def _publish_site(
     contact: str | None,
 ) -> None:
     """`kg publish --site-dir DIR`: the static release."""
+    from kg.outputs.site import publish as run_publish
+
     date = issued or dt.date.today().isoformat()
     dt.date.fromisoformat(date)
     written = run_publish(release, target or Path("site"), date, site, sparql, contact)

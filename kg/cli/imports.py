@@ -15,7 +15,7 @@ from kg.paths import resource_dir
 from kg.sources.hf import HubRecord
 from kg.sources.loader import load_sources
 from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
-from kg.sources.workspace import Provenance, Workspace
+from kg.sources.workspace import Provenance, Workspace, records_to_jsonl
 from kg.vocab.ontology import load_ontology, vocabulary
 
 imports = typer.Typer(
@@ -128,7 +128,8 @@ def _import(
             folder=where,
             records=len(reading.records),
         )
-        target = ws.write(module.IMPORT_FILE, module.to_jsonl(reading).encode("utf-8"), provenance)
+        data = records_to_jsonl(reading.records).encode("utf-8")
+        target = ws.write(module.IMPORT_FILE, data, provenance)
         paper = {m.id: [m.name, m.table3_label] for m in src.models}
         resolution = resolve_all(
             root,

@@ -42,20 +42,20 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.errors import KgError
 from kg.http import ChallengeAuth, HttpClient, HttpError, Retry
+from kg.outputs.upload_options import CHUNK_TRIPLES as CHUNK_TRIPLES
+from kg.outputs.upload_options import LOCK_EXPIRY as LOCK_EXPIRY
+from kg.outputs.upload_options import METHODS as METHODS
 from kg.paths import resource_dir
 from kg.release.release import Release
 from kg.store.queries import QueryFile, parse_query_file
 from kg.vocab.namespaces import DCTERMS, RDF, XSD, Base
 
-METHODS = ("gsp", "update")
-CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
 USER_ENV, PASSWORD_ENV, AUTH_ENV = "KG_STORE_USER", "KG_STORE_PASSWORD", "KG_STORE_AUTH"
 # the Graph Store endpoint's last path segment -> the update and query endpoints next to it
 # (Oxigraph: /store, /update, /query; Fuseki: /ds/data, /ds/update, /ds/query)
 _CONVENTIONS = {"store": ("update", "query"), "data": ("update", "query")}
-LOCK_EXPIRY = 3600.0  # seconds after which a push lock is taken as left by a crashed push
 LOCK_SETTLE = 0.3  # seconds between the two looks at the lock
 _DATETIME = re.compile(
     r"^(?P<main>-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d)?$"

@@ -119,6 +119,7 @@ EMPTY = {
     "license-coverage",
     "unresolved-licenses",
     "transparency",
+    "eosai-scores",
 }
 
 

@@ -73,7 +73,7 @@ def test_the_model_page_explains_each_verdict_with_its_badge(published: Path):
     assert "Is it open? Each definition" in page
     # a failed condition, the check that fails it, and the record it rests on
     assert '<li class="outcome-failed"><b>parameters under OSI-approved terms</b>: failed' in page
-    assert "failed: model architecture and weights: D1 (not public) · rests on" in page
+    assert "failed: model architecture and weights: D2 (API access only) · rests on" in page
     assert "undecidable from public data: Art. 51(2)" in page
     url = f"{BASE}badge/model/gpt-4/osaid-1-0.svg"
     assert '<img src="../../badge/model/gpt-4/osaid-1-0.svg"' in page

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyoxigraph as ox
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.errors import QueryError
-from kg.serve.protocol import serialize_select
-from kg.store.base import QueryResult
-from kg.store.queries import library, resolve
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kg.store.base import QueryResult
 
 
 class Format(StrEnum):
@@ -52,6 +52,10 @@ def query(
     endpoint: EndpointOption = None,
 ) -> None:
     """Run a named query or a .rq file against the built store (or --endpoint)."""
+    from rich.console import Console
+
+    from kg.store.queries import resolve
+
     console = Console()
     with user_errors():
         if list_:
@@ -69,6 +73,10 @@ def query(
 
 
 def _list(console: Console) -> None:
+    from rich.table import Table
+
+    from kg.store.queries import library
+
     table = Table("name", "title", "parameters", "columns", box=None, show_lines=False)
     for qf in library():
         params = ", ".join(p.name + ("" if p.required else "?") for p in qf.parameters)
@@ -90,6 +98,8 @@ def _print(
         out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"")
         return
     if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server
+        from kg.serve.protocol import serialize_select
+
         names = [v.value for v in result.variables]
         rows = ([sol[n] for n in names] for sol in result)
         out.write(serialize_select(names, rows, "csv").body)
@@ -98,6 +108,8 @@ def _print(
         out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
         out.write(b"\n")
         return
+    from rich.table import Table
+
     names = [v.value for v in result.variables]
     table = Table(*names, box=None)
     count = 0

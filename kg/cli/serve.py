@@ -10,8 +10,8 @@ import typer
 from kg.cli.common import OutOption, user_errors
 from kg.errors import KgError
 from kg.release.release import Release
-from kg.serve.app import ServeConfig
-from kg.serve.app import serve as run_serve
+from kg.serve.config import ServeConfig
+from kg.serve.server import serve as run_serve
 
 
 def register(app: typer.Typer) -> None:

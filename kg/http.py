@@ -11,6 +11,9 @@ reason.
 A request is retried only when repeating it is harmless: GET, HEAD, PUT, DELETE and OPTIONS
 (idempotent by HTTP's definition), or any method with `idempotent=True` (a SPARQL query sent by
 POST, say).
+
+Credentials: `auth=httpx.BasicAuth(...)` sends them with every request; `ChallengeAuth` only when
+the server asks for them (a 401 with a Basic or Digest challenge).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import datetime as dt
 import email.utils
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -95,7 +98,8 @@ class HttpClient:
     """An httpx client with the project's policy (see the module docstring).
 
     `allow_hosts` names the hosts a redirect may lead to besides the requested URL's own origin;
-    a redirect from https to http is always refused. `headers` are sent with every request."""
+    a redirect from https to http is always refused; with `follow_redirects=False` every redirect
+    is an error naming its Location. `headers` are sent with every request."""
 
     def __init__(
         self,
@@ -106,11 +110,13 @@ class HttpClient:
         allow_hosts: Iterable[str] = (),
         headers: dict[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        follow_redirects: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         agent = USER_AGENT if not purpose else USER_AGENT[:-1] + f"; {purpose})"
         self.retry = retry or Retry()
         self.allow_hosts = {h.lower() for h in allow_hosts}
+        self.follow_redirects = follow_redirects
         self.requests = 0  # requests sent, retries and redirects included
         self._sleep = sleep
         self._client = httpx.Client(
@@ -176,6 +182,15 @@ class HttpClient:
                 )
                 self.requests += 1
                 response = self._client.send(request, stream=True)
+            except UnsupportedChallenge as exc:
+                prefix = f"{step}: " if step else ""
+                raise HttpError(
+                    f"{prefix}{method} {current} asked for credentials this client cannot give "
+                    f"({exc}){exc.hint}",
+                    url=current,
+                    status=401,
+                    reason="Unauthorized",
+                ) from None
             except httpx.HTTPError as exc:
                 error = self.network_error(step, method, current, exc)
                 if attempt >= attempts:
@@ -231,6 +246,16 @@ class HttpClient:
                 reason=response.reason_phrase,
             )
         target = urllib.parse.urljoin(url, where)
+        if not self.follow_redirects:
+            raise HttpError(
+                f"{prefix}{method} {url} answered HTTP {response.status_code} "
+                f"{response.reason_phrase}, a redirect to {target}; redirects are not followed "
+                "(a POST would arrive as a GET and the extra headers would go to the new "
+                "address): give the final URL",
+                url=url,
+                status=response.status_code,
+                reason=response.reason_phrase,
+            )
         if count > MAX_REDIRECTS:
             raise HttpError(
                 f"{prefix}{method} {url}: more than {MAX_REDIRECTS} redirects",
@@ -307,3 +332,51 @@ class HttpClient:
             url=url,
             reason=str(exc) or type(exc).__name__,
         )
+
+
+class UnsupportedChallenge(KgError):
+    """A 401 whose challenge (str(self)) is of a scheme ChallengeAuth cannot answer; `hint` is
+    appended to the HttpError the client raises."""
+
+    def __init__(self, challenge: str, hint: str = "") -> None:
+        super().__init__(challenge)
+        self.hint = hint
+
+
+class ChallengeAuth(httpx.Auth):
+    """A user name and password sent only when the server asks for them: a request goes without
+    credentials; a 401 with a Digest challenge is answered with Digest (preferred), one with a
+    Basic challenge with Basic. Later requests answer at once with the scheme the server asked
+    for. A challenge of another scheme (Bearer, say) raises UnsupportedChallenge, which the
+    HttpClient reports naming the step, method and URL, followed by `hint`."""
+
+    def __init__(self, user: str, password: str, *, hint: str = "") -> None:
+        self._digest = httpx.DigestAuth(user, password)
+        self._basic = httpx.BasicAuth(user, password)
+        self._scheme: str | None = None
+        self.hint = hint
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._scheme == "digest":
+            yield from self._digest.auth_flow(request)
+            return
+        if self._scheme == "basic":
+            yield from self._basic.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenges = [c.strip() for c in response.headers.get_list("www-authenticate")]
+        schemes = {c.split(None, 1)[0].lower() for c in challenges if c}
+        if "digest" in schemes:
+            self._scheme = "digest"
+            flow = self._digest.auth_flow(request)
+            next(flow)  # the request as sent (no challenge known yet)
+            answer = yield flow.send(response)
+            with contextlib.suppress(StopIteration):
+                flow.send(answer)
+        elif "basic" in schemes:
+            self._scheme = "basic"
+            yield from self._basic.auth_flow(request)
+        elif challenges:
+            raise UnsupportedChallenge(", ".join(challenges), self.hint)

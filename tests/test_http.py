@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import free_port
-from kg.http import HttpClient, HttpError, Retry, retry_after
+from kg.http import ChallengeAuth, HttpClient, HttpError, Retry, retry_after
 from webfixture import Answer, web_server
 
 
@@ -125,3 +125,31 @@ def test_timeout_names_the_limit():
         with client, pytest.raises(HttpError) as info:
             client.request("GET", web.url + "/slow")
     assert info.value.timed_out and "did not answer within 0.3 s" in str(info.value)
+
+
+def test_challenge_auth_answers_a_basic_challenge_and_then_sends_basic_at_once():
+    challenge = Answer(b"who?", status=401, headers={"WWW-Authenticate": 'Basic realm="kg"'})
+    auth = ChallengeAuth("alice", "s3cret")
+    with web_server({"/a": challenge}) as web, _client(auth=auth) as client:
+        for _ in range(2):
+            with pytest.raises(HttpError, match="HTTP 401"):
+                client.request("GET", web.url + "/a")
+    sent = [headers.get("Authorization") for _, _, headers in web.requests]
+    # nothing before the challenge, Basic in answer to it, then Basic at once (401 is not retried)
+    assert sent == [None, "Basic YWxpY2U6czNjcmV0", "Basic YWxpY2U6czNjcmV0"]
+
+
+def test_challenge_auth_reports_a_scheme_it_cannot_answer():
+    challenge = Answer(status=401, headers={"WWW-Authenticate": 'Bearer realm="kg"'})
+    auth = ChallengeAuth("alice", "s3cret", hint="; use a token")
+    with (
+        web_server({"/a": challenge}) as web,
+        _client(auth=auth) as client,
+        pytest.raises(HttpError) as caught,
+    ):
+        client.request("GET", web.url + "/a", step="fetch")
+    assert str(caught.value) == (
+        f'fetch: GET {web.url}/a asked for credentials this client cannot give (Bearer realm="kg")'
+        "; use a token"
+    )
+    assert caught.value.status == 401 and web.count("/a") == 1

@@ -316,14 +316,18 @@ def test_http_error_on_upload_keeps_the_previous_release(built: Built, first: Pa
 
 
 class _Proxy(BaseHTTPRequestHandler):
-    """Forwards to the Oxigraph server; answers 503 to one PUT; records the requests' method,
-    path and headers. `swap`: "500" answers the swap update with 500 without forwarding it,
-    "slow" forwards it, then waits `delay` seconds before answering."""
+    """Forwards to the Oxigraph server; answers 503 (with `Retry-After: 0`) to the `fail_put`-th
+    PUT and to the first `fail_times` - 1 retries of it; records the requests' method, path and
+    headers. `swap`: "500" answers the swap update with 500 without forwarding it, "slow"
+    forwards it, then waits `delay` seconds before answering."""
 
     upstream = ""
     fail_put = 3
+    fail_times = 1000
     seen: list[tuple[str, str, dict[str, str]]]
     puts = 0
+    failing: str | None = None  # the path of the PUT answered 503
+    failures = 0
     swap: str | None = None
     delay = 0.0
 
@@ -332,9 +336,14 @@ class _Proxy(BaseHTTPRequestHandler):
         cls.seen.append((self.command, self.path, dict(self.headers)))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
         if self.command == "PUT":
-            cls.puts += 1
-            if cls.puts == cls.fail_put:
+            if cls.failing is None:
+                cls.puts += 1
+                if cls.puts == cls.fail_put:
+                    cls.failing = self.path
+            if self.path == cls.failing and cls.failures < cls.fail_times:
+                cls.failures += 1
                 self.send_response(503, "Service Unavailable")
+                self.send_header("Retry-After", "0")
                 self.end_headers()
                 self.wfile.write(b"overloaded, try later")
                 return
@@ -464,14 +473,37 @@ def test_failure_mid_upload_drops_staging_and_sends_credentials(
         push(Release.current(second).path, handler.url + "/store", headers=["X-Token: abc 123"])
     message = str(caught.value)
     assert message.startswith("upload graph https://w3id.org/genai-openness/graph/")
-    assert "HTTP 503 Service Unavailable: overloaded, try later" in message
+    assert "HTTP 503 Service Unavailable: overloaded, try later (after 3 attempts)" in message
     assert server.dataset() == before  # the previous release intact, no staging triples left
     assert not [g for g in server.graph_names() if g.startswith(STAGING)]
     methods = [m for m, _, _ in handler.seen]
-    assert methods[:1] == ["POST"] and methods.count("PUT") == 3 and "DELETE" in methods
+    # two PUTs went through, the third was tried three times
+    assert methods[:1] == ["POST"] and methods.count("PUT") == 2 + 3 and "DELETE" in methods
     for _method, _path, headers in handler.seen:
         assert headers["Authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
         assert headers["X-Token"] == "abc 123"
+
+
+def test_a_put_answered_503_once_is_retried_and_the_push_goes_through(first: Path, server: Server):
+    """A Graph Store PUT replaces its graph, so repeating it is harmless: kg.http retries it."""
+    with serving(_Proxy, upstream=server.url, fail_put=2, fail_times=1) as proxy:
+        result = push(first, proxy.url + "/store")
+    puts = [path for method, path, _ in proxy.seen if method == "PUT"]
+    assert proxy.failures == 1 and len(puts) == len(result.graphs) + 1
+    assert puts[1] == puts[2]  # the failed PUT, sent again
+    assert without_record(server.dataset()) == local(first)
+
+
+def test_updates_are_never_retried(first: Path):
+    """An update is not repeated after a 5xx (it may have taken effect: a second lock, a second
+    copy of a blank node): one request, one error."""
+    with serving(_Recorder, status=503) as fake, pytest.raises(KgError) as caught:
+        push(first, fake.url + "/store")
+    # the lock's insert, once, then (best effort) its removal, once
+    assert [(m, p) for m, p, _ in fake.seen] == [("POST", "/update")] * 2
+    assert str(caught.value) == (
+        f"take the push lock: POST {fake.url}/update answered HTTP 503 Service Unavailable"
+    )
 
 
 def test_timeout(first: Path):

@@ -72,8 +72,11 @@ def rules() -> list[Rule]:
     return [rule for _, _, rule in sorted(ordered, key=lambda t: (t[0], t[1]))]
 
 
-def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> list[ox.Quad]:
-    """Run every rule, add its output to the store, and return the derived and metadata quads."""
+def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> dict[str, int]:
+    """Run every rule, add its output and its description (metadata graph) to the store, and
+    return the number of statements each rule derived (graph IRI -> count). Only one rule's
+    output is held in Python at a time."""
+    counts: dict[str, int] = {}
     quads: list[ox.Quad] = []
     meta = base.graph("metadata")
     for rule in rules():
@@ -83,7 +86,7 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> lis
             raise QueryError(f"{rule.query.path}: expected CONSTRUCT triples")
         derived = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in result]
         store.add_quads(derived)
-        quads += derived
+        counts[graph.value] = len(derived)
         rel = rule.query.path.relative_to(resource_dir("queries")).as_posix()
         described: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
             (ox.NamedNode(RDF + "type"), gao("StatementGraph")),
@@ -107,5 +110,5 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> lis
             *((ox.NamedNode(PROV + "wasDerivedFrom"), g) for g in sources),
         ]
         quads += [ox.Quad(graph, p, o, meta) for p, o in described]
-    store.add_quads(q for q in quads if q.graph_name == meta)
-    return quads
+    store.add_quads(quads)
+    return counts

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from kg.checks.severity import CheckSeverity, FailOn
 from kg.errors import QueryError
 from kg.fsutil import write_atomic
 from kg.paths import resource_dir
@@ -32,28 +32,6 @@ ERRATA_COLUMNS = (
     "explanation",
 )
 _ORDER_KEYS = ("row", "position")  # projected by the errata checks so the union orders as before
-
-
-class CheckSeverity(StrEnum):
-    """How much a finding matters, ROBOT's levels: `error` (the data is wrong), `warn` (a finding
-    about a source, kept as stated), `info` (worth knowing, e.g. a missing basis)."""
-
-    ERROR = "error"
-    WARN = "warn"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 3, "warn": 2, "info": 1}[self.value]
-
-
-class FailOn(StrEnum):
-    """The least severity that makes `kg check` exit 1 (`none`: never)."""
-
-    ERROR = "error"
-    WARN = "warn"
-    INFO = "info"
-    NONE = "none"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from kg.cli.common import (
     OutOption,
@@ -16,8 +15,6 @@ from kg.cli.common import (
     user_errors,
     workspace_root,
 )
-from kg.release.build import build as run_build
-from kg.release.release import default_output
 from kg.vocab.namespaces import DEFAULT_BASE
 
 
@@ -45,16 +42,21 @@ def build(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Build the graph from the ontology and curated sources into the embedded store."""
+    from rich.console import Console
+
+    from kg.release.build import build as run_build
+    from kg.release.release import default_output
+
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
         result = run_build(
             out,
             sources,
             base,
-            step=progress(err_console),
+            step=progress(err_console()),
             workspace=workspace_root(workspace),
             wait=wait,
-            notice=lambda msg: err_console.print(msg, highlight=False, soft_wrap=True),
+            notice=lambda msg: err_console().print(msg, highlight=False, soft_wrap=True),
         )
     counts = result.counts
     console.print(

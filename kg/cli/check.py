@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kg.checks.sparql_checks import (
-    FailOn,
-    exit_code,
-    run_checks,
-    summary_line,
-    write_check_reports,
-)
+from kg.checks.severity import FailOn
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 
 
@@ -34,6 +28,8 @@ def check(
 ) -> None:
     """Run the checks (queries/checks/) and write reports/checks.{md,json} into the release
     (with --endpoint: run them on that store and write no report)."""
+    from kg.checks.sparql_checks import exit_code, run_checks, summary_line, write_check_reports
+
     with user_errors():
         opened = open_store(out, endpoint)
         results = run_checks(opened.store)

@@ -7,15 +7,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from kg.errors import KgError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from kg.release.release import Release
     from kg.store.base import GraphStore
     from kg.vocab.namespaces import Base
@@ -39,7 +41,14 @@ WorkspaceOption = Annotated[
     ),
 ]
 
-err_console = Console(stderr=True)
+
+@cache
+def err_console() -> Console:
+    """The console that messages and progress go to (stderr), made on first use: importing rich
+    is a good part of a command's start-up time."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def workspace_root(option: Path | None) -> Path:
@@ -55,11 +64,11 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except KgError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console().print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (OSError, RuntimeError, ValueError) as exc:  # e.g. a store or file error mid-way
         kind = type(exc).__name__
-        err_console.print(f"[bold red]error:[/] {kind}: {exc}", highlight=False, soft_wrap=True)
+        err_console().print(f"[bold red]error:[/] {kind}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from kg.cli.common import user_errors
-from kg.outputs.docs import write_docs
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +18,8 @@ def docs(
     out: Annotated[Path, typer.Option(help="The docs folder.")] = Path("docs"),
 ) -> None:
     """Regenerate docs/queries.md from the query headers."""
+    from kg.outputs.docs import write_docs
+
     with user_errors():
         written = write_docs(out)
     for path in written:

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyoxigraph as ox
 import typer
-from rich.console import Console
 
 from kg.cli.common import OutOption, user_errors
 from kg.errors import KgError
 from kg.paths import resource_dir
-from kg.release.release import Release
-from kg.store.oxigraph import OxigraphStore
-from kg.store.queries import parse_query_file, resolve
-from kg.vocab.namespaces import Base
+
+if TYPE_CHECKING:  # imported where used: `kg --help` stays quick
+    from rich.console import Console
+
+    from kg.store.oxigraph import OxigraphStore
+    from kg.vocab.namespaces import Base
 
 MARK = {"met": "✓", "failed": "✗", "undetermined": "?", "undecidable from public data": "~"}
 
@@ -38,6 +39,11 @@ def explain(
     out: OutOption = None,
 ) -> None:
     """Why a model is or is not open under each definition, with the evidence."""
+    from rich.console import Console
+
+    from kg.release.release import Release
+    from kg.store.queries import resolve
+
     console = Console(highlight=False)
     with user_errors():
         release = Release.current(out)
@@ -54,6 +60,8 @@ def explain(
 
 def find_model(store: OxigraphStore, base: Base, name: str) -> tuple[ox.NamedNode, str]:
     """The one model a name, slug or IRI denotes; an unknown or ambiguous name is an error."""
+    from kg.store.queries import parse_query_file
+
     query = parse_query_file(resource_dir("queries") / "internal" / "model-names.rq")
     wanted = name.strip().casefold()
     prefix = base.base + "model/"

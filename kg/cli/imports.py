@@ -6,21 +6,20 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kg.cli.common import WorkspaceOption, err_console, user_errors, workspace_root
 from kg.paths import resource_dir
-from kg.sources.hf import HubRecord
-from kg.sources.loader import load_sources
-from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
-from kg.sources.workspace import Provenance, Workspace
-from kg.vocab.ontology import load_ontology, vocabulary
+
+if TYPE_CHECKING:
+    from kg.sources.hf import HubRecord
 
 imports = typer.Typer(
     help="Import other sources into the workspace (./kg-workspace or $KG_WORKSPACE).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -41,6 +40,11 @@ def tracker(
 ) -> None:
     """Read tracker files, match models to the paper's by name, write imports/tracker.csv
     into the workspace."""
+    from kg.sources.loader import load_sources
+    from kg.sources.tracker import IMPORT_FILE, normalise, read_tracker, to_csv
+    from kg.sources.workspace import Provenance, Workspace
+    from kg.vocab.ontology import load_ontology, vocabulary
+
     with user_errors():
         ws = Workspace(workspace_root(workspace))
         root = sources or resource_dir("sources")
@@ -101,6 +105,9 @@ def _import(
     from kg.mapping.sources import resolve_all
     from kg.sources import eosai, mot
     from kg.sources.download import download_snapshot, snapshot_info
+    from kg.sources.loader import load_sources
+    from kg.sources.workspace import Provenance, Workspace
+    from kg.vocab.ontology import load_ontology, vocabulary
 
     module = eosai if source == "eosai" else mot
     with user_errors():
@@ -232,6 +239,7 @@ def hf(
     """Import Hugging Face Hub model metadata into the workspace's imports/hf.jsonl (read by the
     next kg build); malformed records and unresolved licenses are listed."""
     from kg.sources.hf import DEFAULT_ENDPOINT, ReadReport, endpoint, read_records, write_import
+    from kg.sources.workspace import Provenance, Workspace
 
     with user_errors():
         ws = Workspace(workspace_root(workspace))
@@ -298,7 +306,7 @@ def _fetch(cache: Path, limit: int | None, page_size: int, refresh: bool, retrie
         SpinnerColumn(),
         TextColumn("fetching /api/models: {task.completed} records"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console(),
         transient=True,
     ) as bar:
         task = bar.add_task("fetch", total=limit)
@@ -372,6 +380,9 @@ def fmti(
     from kg.fsutil import write_atomic
     from kg.sources import fmti as f
     from kg.sources.download import download_snapshot, snapshot_info
+    from kg.sources.loader import load_sources
+    from kg.sources.workspace import Provenance, Workspace
+    from kg.vocab.ontology import load_ontology, vocabulary
 
     with user_errors():
         ws = Workspace(workspace_root(workspace))

@@ -9,14 +9,12 @@ from typing import Annotated
 import typer
 
 from kg.cli.common import WorkspaceOption, user_errors, workspace_root
-from kg.fsutil import write_atomic
 from kg.paths import resource_dir
-from kg.sources.loader import load_sources
-from kg.sources.wikidata import DEFAULT_ENDPOINT, LINK_FILE, WikidataEndpoint, link, to_csv
-from kg.sources.workspace import Workspace
-from kg.vocab.ontology import load_ontology, vocabulary
+from kg.sources.wikidata import DEFAULT_ENDPOINT
 
-links = typer.Typer(help="Link the graph to external datasets.", no_args_is_help=True)
+links = typer.Typer(
+    help="Link the graph to external datasets.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +38,12 @@ def wikidata(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Look up every model and organisation; accept single exact matches, list the rest."""
+    from kg.fsutil import write_atomic
+    from kg.sources.loader import load_sources
+    from kg.sources.wikidata import LINK_FILE, WikidataEndpoint, link, to_csv
+    from kg.sources.workspace import Workspace
+    from kg.vocab.ontology import load_ontology, vocabulary
+
     with user_errors():
         ws = Workspace(workspace_root(workspace))
         root = sources or resource_dir("sources")

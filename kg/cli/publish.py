@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kg.cli.common import err_console, progress, user_errors
 from kg.errors import KgError
-from kg.outputs.site import publish as run_publish
-from kg.outputs.store_upload import (
-    CHUNK_TRIPLES,
-    LOCK_EXPIRY,
-    METHODS,
-    UploadResult,
-    upload_release,
-)
-from kg.release.release import Release
+from kg.outputs.upload_options import CHUNK_TRIPLES, LOCK_EXPIRY, METHODS
+
+if TYPE_CHECKING:
+    from kg.outputs.store_upload import UploadResult
+    from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +25,8 @@ def register(app: typer.Typer) -> None:
 def release_folder(path: Path | None) -> Release:
     """The release to publish: PATH is a build's output folder (its `current` release) or a
     release folder itself; by default ./output or $KG_OUTPUT."""
+    from kg.release.release import Release
+
     if path is not None and (path / "manifest.json").is_file():
         return Release(path.resolve())
     return Release.current(path)
@@ -147,6 +145,8 @@ def publish(
             )
         if method not in METHODS:
             raise KgError(f"unknown --method '{method}' (use {' or '.join(METHODS)})")
+        from kg.outputs.store_upload import upload_release
+
         result = upload_release(
             release,
             to,
@@ -157,7 +157,7 @@ def publish(
             timeout=timeout,
             chunk_size=chunk,
             lock_expiry=lock_expiry,
-            step=progress(err_console),
+            step=progress(err_console()),
         )
     typer.echo(_upload_summary(result, to))
 
@@ -171,6 +171,8 @@ def _publish_site(
     contact: str | None,
 ) -> None:
     """`kg publish --site-dir DIR`: the static release."""
+    from kg.outputs.site import publish as run_publish
+
     date = issued or dt.date.today().isoformat()
     dt.date.fromisoformat(date)
     written = run_publish(release, target or Path("site"), date, site, sparql, contact)

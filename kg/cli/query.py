@@ -7,18 +7,20 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyoxigraph as ox
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
 from kg.errors import QueryError
-from kg.serve.protocol import serialize_select
-from kg.store.base import GraphStore, QueryResult
-from kg.store.queries import QueryFile, library, parse_query_file, queries_dir, resolve
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kg.store.base import GraphStore, QueryResult
+    from kg.store.queries import QueryFile
+
 
 MAX_SPELLINGS = 4  # other spellings of one parameter tried after an empty answer
 MAX_TRIES = 24  # runs of the query with other spellings, at most
@@ -58,6 +60,10 @@ def query(
     endpoint: EndpointOption = None,
 ) -> None:
     """Run a named query or a .rq file against the built store (or --endpoint)."""
+    from rich.console import Console
+
+    from kg.store.queries import resolve
+
     console = Console()
     with user_errors():
         if list_:
@@ -87,6 +93,8 @@ def _answer_or_respell(
     variables, rows = result.variables, list(result)
     if rows:
         return Solutions(variables, rows)
+    from kg.store.queries import parse_query_file, queries_dir
+
     spellings = parse_query_file(queries_dir() / "internal" / "spellings.rq")
     choices: list[list[tuple[str, Any]]] = []
     for name, term in terms.items():
@@ -140,6 +148,10 @@ class Solutions:
 
 
 def _list(console: Console) -> None:
+    from rich.table import Table
+
+    from kg.store.queries import library
+
     table = Table("name", "title", "parameters", "columns", box=None, show_lines=False)
     for qf in library():
         params = ", ".join(p.name + ("" if p.required else "?") for p in qf.parameters)
@@ -161,18 +173,24 @@ def _print(
         out.write(ox.serialize(list(result), format=ox.RdfFormat.TURTLE, prefixes=prefixes) or b"")
         return
     if fmt is Format.csv:  # formula cells neutralised, as in CSV from the server
+        from kg.serve.protocol import serialize_select
+
         names = [v.value for v in result.variables]
         rows = ([sol[n] for n in names] for sol in result)
         out.write(serialize_select(names, rows, "csv").body)
         return
     if fmt is Format.json:
         if isinstance(result, Solutions):
+            from kg.serve.protocol import serialize_select
+
             names = [v.value for v in result.variables]
             out.write(serialize_select(names, ([s[n] for n in names] for s in result), "json").body)
         else:
             out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
         out.write(b"\n")
         return
+    from rich.table import Table
+
     names = [v.value for v in result.variables]
     table = Table(*names, box=None)
     count = 0

@@ -7,10 +7,7 @@ import json
 
 import typer
 
-from kg.checks.reason import java_version, reason
 from kg.cli.common import OutOption, user_errors
-from kg.fsutil import write_atomic
-from kg.release.release import Release
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +16,10 @@ def register(app: typer.Typer) -> None:
 
 def reason_cmd(out: OutOption = None) -> None:
     """Check consistency with HermiT (owlready2, needs Java) and cross-check the model classes."""
+    from kg.checks.reason import java_version, reason
+    from kg.fsutil import write_atomic
+    from kg.release.release import Release
+
     with user_errors():
         release = Release.current(out)
         runtime = java_version()

@@ -9,9 +9,6 @@ import typer
 
 from kg.cli.common import OutOption, user_errors
 from kg.errors import KgError
-from kg.release.release import Release
-from kg.serve.config import ServeConfig
-from kg.serve.server import serve as run_serve
 
 
 def register(app: typer.Typer) -> None:
@@ -105,6 +102,10 @@ def serve(
     out: OutOption = None,
 ) -> None:
     """Serve the current release: SPARQL 1.1 Protocol at /sparql, a page and RDF per resource."""
+    from kg.release.release import Release
+    from kg.serve.config import ServeConfig
+    from kg.serve.server import serve as run_serve
+
     with user_errors():
         if timeout <= 0 or max_rows < 1 or workers < 1 or worker_memory < 0 or max_bytes < 1:
             raise typer.BadParameter(

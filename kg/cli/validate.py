@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kg.checks.shacl_sparql import validate_release_store
-from kg.checks.validate import render_text, validate_store
 from kg.cli.common import EndpointOption, OutOption, open_store, user_errors
-from kg.fsutil import write_atomic
 
 
 class Engine(StrEnum):
@@ -46,6 +43,10 @@ def validate(
     endpoint: EndpointOption = None,
 ) -> None:
     """Check the built graph (or the one at --endpoint) against the SHACL shapes."""
+    from kg.checks.shacl_sparql import validate_release_store
+    from kg.checks.validate import render_text, validate_store
+    from kg.fsutil import write_atomic
+
     with user_errors():
         opened = open_store(out, endpoint)
         run = validate_release_store if engine is Engine.store else validate_store

@@ -27,37 +27,35 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import http.client
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
+import httpx
 import pyoxigraph as ox
 
 from kg import __version__
 from kg.errors import KgError
+from kg.http import ChallengeAuth, HttpClient, HttpError, Retry
+from kg.outputs.upload_options import CHUNK_TRIPLES as CHUNK_TRIPLES
+from kg.outputs.upload_options import LOCK_EXPIRY as LOCK_EXPIRY
+from kg.outputs.upload_options import METHODS as METHODS
 from kg.paths import resource_dir
 from kg.release.release import Release
 from kg.store.queries import QueryFile, parse_query_file
 from kg.vocab.namespaces import DCTERMS, RDF, XSD, Base
 
-METHODS = ("gsp", "update")
-CHUNK_TRIPLES = 5000  # triples per INSERT DATA request (method "update")
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
 USER_ENV, PASSWORD_ENV, AUTH_ENV = "KG_STORE_USER", "KG_STORE_PASSWORD", "KG_STORE_AUTH"
 # the Graph Store endpoint's last path segment -> the update and query endpoints next to it
 # (Oxigraph: /store, /update, /query; Fuseki: /ds/data, /ds/update, /ds/query)
 _CONVENTIONS = {"store": ("update", "query"), "data": ("update", "query")}
-_BODY_EXCERPT = 300
-LOCK_EXPIRY = 3600.0  # seconds after which a push lock is taken as left by a crashed push
 LOCK_SETTLE = 0.3  # seconds between the two looks at the lock
 _DATETIME = re.compile(
     r"^(?P<main>-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d)?$"
@@ -164,127 +162,63 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-class HttpFailure(KgError):
-    """A request that failed: `status` is the HTTP status (None if there was no answer),
-    `timed_out` whether no answer came within the timeout."""
-
-    def __init__(self, message: str, status: int | None = None, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.timed_out = timed_out
+PUSH_RETRY = Retry(attempts=3, backoff=0.5, max_wait=30.0)
+_CREDENTIALS_HINT = (
+    f"; ${USER_ENV} and ${PASSWORD_ENV} answer Basic and Digest challenges only "
+    "(send other schemes with --header)"
+)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow no redirect: urllib would turn a POST into a body-less GET and send the extra
-    headers (tokens) to the new address. A 30x answer becomes an error instead."""
+def store_client(headers: dict[str, str], timeout: float) -> HttpClient:
+    """The project's HTTP client (kg.http) set up for a push: the time limit, the extra headers,
+    no redirects (a POST would arrive as a GET and the headers, tokens included, would go to the
+    new address), retries only of requests that are safe to repeat (queries, Graph Store PUT and
+    DELETE; never an update), and credentials from the environment: HTTP Basic or Digest sent
+    when the server asks for them, or Basic with every request with KG_STORE_AUTH=basic."""
+    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+    mode = os.environ.get(AUTH_ENV, "").strip().lower()
+    if mode not in ("", "challenge", "basic"):
+        raise KgError(f"${AUTH_ENV} must be 'basic' or 'challenge', not '{mode}'")
+    auth: httpx.Auth | None = None
+    if user and mode == "basic":
+        auth = httpx.BasicAuth(user, password or "")
+    elif user:
+        auth = ChallengeAuth(user, password or "", hint=_CREDENTIALS_HINT)
+    return HttpClient(
+        purpose="kg publish --to",
+        timeout=timeout,
+        retry=PUSH_RETRY,
+        headers=headers,
+        auth=auth,
+        follow_redirects=False,
+    )
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
 
-
-class _Http:
-    """urllib with a timeout, extra headers, no redirects, credentials from the environment
-    (HTTP Basic or Digest, sent when the server asks for them, or Basic at once with
-    KG_STORE_AUTH=basic), and errors turned into KgError naming the step."""
-
-    def __init__(self, urls: Iterable[str], headers: dict[str, str], timeout: float) -> None:
-        self.timeout = timeout
-        self.headers = {"User-Agent": f"genai-openness-kg/{__version__} (kg publish --to)"}
-        self.headers.update(headers)
-        self.requests = 0
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-        user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-        auth = os.environ.get(AUTH_ENV, "").strip().lower()
-        if auth not in ("", "challenge", "basic"):
-            raise KgError(f"${AUTH_ENV} must be 'basic' or 'challenge', not '{auth}'")
-        if user:
-            manager: urllib.request.HTTPPasswordMgrWithDefaultRealm
-            if auth == "basic":  # Basic with every request, without waiting for a challenge
-                manager = urllib.request.HTTPPasswordMgrWithPriorAuth()
-            else:
-                manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            # the whole origin: GSP URLs carry ?graph=, which a path would not match
-            for url in urls:
-                scheme, netloc = urllib.parse.urlsplit(url)[:2]
-                origin = f"{scheme}://{netloc}/"
-                if isinstance(manager, urllib.request.HTTPPasswordMgrWithPriorAuth):
-                    manager.add_password(None, origin, user, password or "", is_authenticated=True)
-                else:
-                    manager.add_password(None, origin, user, password or "")
-            handlers += [
-                urllib.request.HTTPBasicAuthHandler(manager),
-                urllib.request.HTTPDigestAuthHandler(manager),
-            ]
-        self._opener = urllib.request.build_opener(*handlers)
-
-    def send(
-        self,
-        step: str,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        content_type: str | None = None,
-        accept: str | None = None,
-    ) -> bytes:
-        headers = dict(self.headers)
-        if content_type:
-            headers["Content-Type"] = content_type
-        if accept:
-            headers["Accept"] = accept
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
-        self.requests += 1
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                data: bytes = response.read()
-                return data
-        except urllib.error.HTTPError as exc:
-            try:
-                text = exc.read().decode("utf-8", "replace")
-            except (OSError, http.client.HTTPException):
-                text = ""
-            text = " ".join(text.split())
-            if len(text) > _BODY_EXCERPT:
-                text = text[:_BODY_EXCERPT] + "…"
-            if 300 <= exc.code < 400:
-                where = exc.headers.get("Location") if exc.headers else None
-                raise HttpFailure(
-                    f"{step}: {method} {url} answered HTTP {exc.code} {exc.reason}, a redirect "
-                    f"to {where or '(no Location)'}; kg publish follows no redirects (a POST "
-                    "would arrive as a GET and --header values would go to the new address): "
-                    "give the final URL",
-                    exc.code,
-                ) from None
-            raise HttpFailure(
-                f"{step}: {method} {url} answered HTTP {exc.code} {exc.reason}"
-                + (f": {text}" if text else ""),
-                exc.code,
-            ) from None
-        except ValueError as exc:  # urllib's auth handlers: a challenge they cannot answer
-            raise HttpFailure(
-                f"{step}: {method} {url} asked for credentials kg publish cannot give ({exc}); "
-                f"${USER_ENV} and ${PASSWORD_ENV} answer Basic and Digest challenges only "
-                "(send other schemes with --header)",
-                401,
-            ) from None
-        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-                raise HttpFailure(
-                    f"{step}: {method} {url} did not answer within {self.timeout:g} s "
-                    "(raise --timeout?)",
-                    timed_out=True,
-                ) from None
-            raise HttpFailure(
-                f"{step}: cannot reach {url} ({reason or type(exc).__name__})"
-            ) from None
+def _send(
+    http: HttpClient,
+    step: str,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    accept: str | None = None,
+    idempotent: bool | None = None,
+) -> bytes:
+    """One request of the push; a time limit passed says which option raises it."""
+    headers = {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if accept:
+        headers["Accept"] = accept
+    try:
+        response = http.request(
+            method, url, content=body, headers=headers, idempotent=idempotent, step=step
+        )
+    except HttpError as exc:
+        if exc.timed_out:
+            exc.args = (f"{exc.args[0]} (raise --timeout?)",)
+        raise
+    return response.content
 
 
 def _query_file(name: str) -> QueryFile:
@@ -464,28 +398,28 @@ class _Upload:
         self.by_graph[self.record.value] = record_triples
         push_id = f"{self.manifest['build_id']}-{uuid.uuid4().hex[:8]}"
         self.pairs = {g: staging_graph(base, push_id, g) for g in sorted(self.by_graph)}
-        ends = self.ends
-        urls = [u for u in (ends.gsp, ends.update, ends.query) if u]
-        self.http = _Http(urls, self.headers, self.timeout)
+        self.http = store_client(self.headers, self.timeout)
         self.lock = base.graph("push-lock")
         self.locked_at = ox.NamedNode(self.lock.value + "#lockedAt")
         self.me = ox.NamedNode(f"{self.lock.value}#{push_id}")
 
     def select(self, what: str, qf: QueryFile, tables: Tables) -> Rows:
         body = urllib.parse.urlencode({"query": qf.with_tables(tables)}).encode()
-        answer = self.http.send(
+        answer = _send(
+            self.http,
             what,
             "POST",
             self.ends.query,
             body,
             "application/x-www-form-urlencoded",
             "application/sparql-results+json",
+            idempotent=True,  # a query changes nothing
         )
         return _solutions(answer, what, self.ends.query)
 
     def update(self, what: str, text: str) -> None:
         body = urllib.parse.urlencode({"update": text}).encode()
-        self.http.send(what, "POST", self.ends.update, body, "application/x-www-form-urlencoded")
+        _send(self.http, what, "POST", self.ends.update, body, "application/x-www-form-urlencoded")
 
     def locks(self, pushes: Iterable[ox.NamedNode]) -> Tables:
         return {("lock", "push", "lockedAt"): [(self.lock, p, self.locked_at) for p in pushes]}
@@ -509,6 +443,7 @@ class _Upload:
         finally:
             if not self.keep:
                 self.unlock()
+            self.http.close()
 
     def take_lock(self) -> None:
         """Take the push lock, make sure no earlier push holds one, remove expired locks."""
@@ -613,7 +548,7 @@ class _Upload:
             url = _with_graph(self.ends.gsp, staging.value)
             data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
             # N-Triples is a subset of Turtle; text/turtle is the type every store takes
-            self.http.send(what, "PUT", url, data, "text/turtle; charset=utf-8")
+            _send(self.http, what, "PUT", url, data, "text/turtle; charset=utf-8")
         else:
             for part in chunks(triples, self.chunk_size):
                 text = _ntriples(part)
@@ -630,12 +565,12 @@ class _Upload:
         )
         try:
             self.update("swap", swap)
-        except HttpFailure as exc:
+        except HttpError as exc:
             if not (exc.timed_out or (exc.status or 0) >= 500):
                 raise
             self.swap_outcome_unknown(exc)
 
-    def swap_outcome_unknown(self, exc: HttpFailure) -> None:
+    def swap_outcome_unknown(self, exc: HttpError) -> None:
         """A swap that timed out or got a 5xx: tell which release the store holds, and raise."""
         self.keep = exc.timed_out
         holds = _which_release(
@@ -655,7 +590,7 @@ class _Upload:
         if self.ends.gsp:
             with contextlib.suppress(KgError):
                 for staging in self.uploaded:
-                    self.http.send("tidy", "DELETE", _with_graph(self.ends.gsp, staging.value))
+                    _send(self.http, "tidy", "DELETE", _with_graph(self.ends.gsp, staging.value))
 
     def verify(self) -> None:
         """The store's triples per graph must equal the release's (staging graphs: none)."""
@@ -752,7 +687,7 @@ def _with_graph(gsp: str, graph: str) -> str:
 
 
 def _drop_staging(
-    http: _Http, ends: StoreEndpoints, staging: list[ox.NamedNode], strict: bool = False
+    http: HttpClient, ends: StoreEndpoints, staging: list[ox.NamedNode], strict: bool = False
 ) -> None:
     """Empty staging graphs (one update), then, with the Graph Store Protocol, remove their
     names. After a failed push this is best effort (`strict` False): errors are not reported (the
@@ -764,10 +699,10 @@ def _drop_staging(
         qf = _query_file("push-drop-staging.ru")
         text = qf.with_tables({("staging",): [(g,) for g in staging]})
         body = urllib.parse.urlencode({"update": text}).encode()
-        http.send("clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
+        _send(http, "clean up", "POST", ends.update, body, "application/x-www-form-urlencoded")
         if ends.gsp:
             for graph in staging:
-                http.send("clean up", "DELETE", _with_graph(ends.gsp, graph.value))
+                _send(http, "clean up", "DELETE", _with_graph(ends.gsp, graph.value))
     except KgError:
         if strict:
             raise

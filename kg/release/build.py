@@ -30,8 +30,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,34 +84,43 @@ class BuildResult:
         return sum(self.graphs.values())
 
 
-def assemble(
+def asserted_quads(
     sources: Path | None = None, base: str = DEFAULT_BASE, workspace: Path | None = None
-) -> list[ox.Quad]:
-    """Every quad of the asserted dataset, deduplicated and in a fixed order. Imports are read
-    from `workspace` (none when it is None)."""
+) -> Iterator[ox.Quad]:
+    """Every quad of the asserted dataset, source by source as the mappers make them: not
+    deduplicated, blank nodes as parsed (see `load_asserted` and `assemble`). Imports are read
+    from `workspace` (none when it is None); the Hub import streams record by record."""
     triples = load_ontology()
     vocab = vocabulary(triples)
     root = sources or resource_dir("sources")
     src = load_sources(root, vocab)
     statements = load_statements(root, set(vocab.components))
     mapper = Mapper(Base(base), vocab)
-    quads = mapper.ontology(triples) + mapper.sources(src)
-    quads += StatementsMapper(Base(base)).quads(statements)
+    yield from mapper.ontology(triples)
+    yield from mapper.sources(src)
+    yield from StatementsMapper(Base(base)).quads(statements)
     ws = Workspace(workspace) if workspace is not None else None
     if ws is not None:
         imported = load_imported(ws.root, set(vocab.components), {m.id for m in src.models})
-        quads += tracker_quads(imported, Base(base))
-        quads += link_quads(load_links(ws.root), Base(base))
+        yield from tracker_quads(imported, Base(base))
+        yield from link_quads(load_links(ws.root), Base(base))
         fmti = load_fmti(ws.root, {o.id for o in src.organisations}, {m.id for m in src.models})
-        quads += fmti_quads(fmti, Base(base), ws.provenance("fmti"))
+        yield from fmti_quads(fmti, Base(base), ws.provenance("fmti"))
         hub = load_import(ws)
-        if hub is not None:  # materialised here like every source, until the build streams
+        if hub is not None:
             meta, records = hub
-            quads += hf_quads(records, Base(base), meta)
+            yield from hf_quads(records, Base(base), meta)
     frameworks = load_frameworks(root, component_notations(triples))
     paper = {m.id: [m.name, m.table3_label] for m in src.models}
-    quads += import_quads(root, ws, Base(base), frameworks, paper)
-    return canonical(quads)
+    yield from import_quads(root, ws, Base(base), frameworks, paper)
+
+
+def assemble(
+    sources: Path | None = None, base: str = DEFAULT_BASE, workspace: Path | None = None
+) -> list[ox.Quad]:
+    """Every quad of the asserted dataset as a list, deduplicated, blank nodes canonical, sorted
+    by `quad_key`: for small data and tests. `kg build` streams instead (`load_asserted`)."""
+    return canonical(list(asserted_quads(sources, base, workspace)))
 
 
 def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:
@@ -121,6 +129,37 @@ def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:
     dataset = ox.Dataset(quads)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return sorted(dataset, key=quad_key)
+
+
+def _has_blank(q: ox.Quad) -> bool:
+    return (
+        isinstance(q.subject, ox.BlankNode)
+        or isinstance(q.object, ox.BlankNode)
+        or isinstance(q.graph_name, ox.BlankNode)
+    )
+
+
+def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
+    """Stream `quads` into `store` (bulk loading; the store deduplicates). Quads with a blank
+    node are held back and canonicalised (RDFC-1.0) on their own before they are loaded: a blank
+    node's canonical name depends only on the quads that mention blank nodes, so this names
+    them as canonicalising the whole dataset would, without the whole dataset in Python.
+    Returns the number of quads held back."""
+    blank: list[ox.Quad] = []
+
+    def plain() -> Iterator[ox.Quad]:
+        for q in quads:
+            if _has_blank(q):
+                blank.append(q)
+            else:
+                yield q
+
+    store.add_quads(plain())
+    if blank:
+        dataset = ox.Dataset(blank)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        store.add_quads(dataset)
+    return len(blank)
 
 
 def build(
@@ -139,17 +178,19 @@ def build(
     Builds into the same `out` take turns: with `wait` a build waits for the one before it to
     finish (telling `notice` so), without it raises KgError at once."""
     out = out or default_output()
-    step("reading the ontology, curated sources and imports")
-    asserted = assemble(sources, base, workspace)
     with build_lock(out, wait=wait, notice=notice):
         removed = clean_staging(out / "releases")
         if removed:
             step(f"removed {len(removed)} staging folder(s) left by builds that did not finish")
-        return _build_locked(out, asserted, base, step)
+        return _build_locked(out, sources, base, workspace, step)
 
 
 def _build_locked(
-    out: Path, asserted: list[ox.Quad], base: str, step: Callable[[str], None]
+    out: Path,
+    sources: Path | None,
+    base: str,
+    workspace: Path | None,
+    step: Callable[[str], None],
 ) -> BuildResult:
     b = Base(base)
     prefixes = b.prefixes(with_base=False)
@@ -160,46 +201,39 @@ def _build_locked(
     staging_fd = os.open(staging, os.O_RDONLY)
     fcntl.flock(staging_fd, fcntl.LOCK_EX)
     try:
-        # Derivation and reports run on an in-memory copy (several times faster than RocksDB
-        # for these small queries); the on-disk store is then loaded once, complete.
-        step("deriving classifications (queries/derive)")
-        work = OxigraphStore.in_memory()
-        work.add_quads(asserted)
-        asserted_graphs = sorted(
-            {q.graph_name for q in asserted if isinstance(q.graph_name, ox.NamedNode)}
-            - {b.graph("metadata")},
-            key=str,
-        )
-        derived = derive(work, b, asserted_graphs)
-        quads = sorted(set(asserted + derived), key=quad_key)  # rules mint no blank nodes
-        counts = _counts(work)
-        step("writing reports and figures")
-        write_reports(work, staging)
-        step("loading the embedded store")
+        # One on-disk store, loaded once: the sources stream into it, the rules derive on it,
+        # the reports read it and the dumps are written from it (decision 24).
         store = OxigraphStore.create(staging / "store")
-        store.add_quads(quads)
-        store.close()
-
-        step("writing dumps")
-        dumps = staging / "dumps"
-        dumps.mkdir()
-        ox.serialize(quads, str(dumps / "dataset.nq"), ox.RdfFormat.N_QUADS)
-        ox.serialize(quads, str(dumps / "dataset.trig"), ox.RdfFormat.TRIG, prefixes=prefixes)
-        ontology_graph = Base(base).graph("ontology")
-        onto = [
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in quads
-            if q.graph_name == ontology_graph
-        ]
-        ox.serialize(onto, str(dumps / "ontology.ttl"), ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        try:
+            step("reading the ontology, curated sources and imports into the store")
+            load_asserted(store, asserted_quads(sources, base, workspace))
+            asserted_graphs = [g for g in store.graph_names() if g != b.graph("metadata")]
+            step("deriving classifications (queries/derive)")
+            derive(store, b, asserted_graphs)
+            counts = _counts(store)
+            graphs = store.counts()
+            step("writing reports and figures")
+            write_reports(store, staging)
+            step("writing dumps")
+            dumps = staging / "dumps"
+            dumps.mkdir()
+            store.dump(dumps / "dataset.nq", ox.RdfFormat.N_QUADS)
+            store.dump(dumps / "dataset.trig", ox.RdfFormat.TRIG, prefixes=prefixes)
+            store.dump(
+                dumps / "ontology.ttl",
+                ox.RdfFormat.TURTLE,
+                graph=b.graph("ontology"),
+                prefixes=PREFIXES,
+            )
+        finally:
+            store.close()
         digest = hashlib.sha256()
         for name in DUMPS:  # the id covers every dump, so any change in output is a new release
-            digest.update((dumps / name).read_bytes())
+            with (dumps / name).open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
         build_id = digest.hexdigest()[:16]
 
-        graphs = Counter(
-            q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)
-        )
         manifest = {
             "build_id": build_id,
             "base": Base(base).base,

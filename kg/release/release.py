@@ -29,7 +29,8 @@ def default_output() -> Path:
 
 
 def quad_key(q: ox.Quad) -> tuple[str, str, str, str]:
-    """The order of quads in dumps and uploads: graph, subject, predicate, object as text."""
+    """A text order of quads (graph, subject, predicate, object), for lists held in Python
+    (`assemble`); the dumps follow the store's own order (decision 23)."""
     return (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))
 
 
@@ -104,6 +105,7 @@ class Release:
         return OxigraphStore.open_read_only(self.store_path)
 
     def sorted_quads(self, store: OxigraphStore | None = None) -> Iterator[ox.Quad]:
-        """Every quad of the release in dump order (see `quad_key`)."""
+        """Every quad of the release in dump order: the store's index order, the same for the
+        same quads (decision 23), streamed from the store rather than sorted in Python."""
         store = store or self.open_store()
-        yield from sorted(store.quads(), key=quad_key)
+        yield from store.iter_quads()

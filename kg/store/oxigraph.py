@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,27 @@ class OxigraphStore:
 
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
+
+    def iter_quads(self) -> Iterator[ox.Quad]:
+        """Every quad, one at a time, in the store's own order (on disk: by graph, subject,
+        predicate and object as Oxigraph encodes them, the order of `dump`)."""
+        return iter(self._store)
+
+    def dump(
+        self,
+        path: Path,
+        fmt: ox.RdfFormat,
+        *,
+        graph: ox.NamedNode | None = None,
+        prefixes: dict[str, str] | None = None,
+    ) -> None:
+        """Serialise the store (or one named graph of it) to `path`, natively: no Python object
+        per quad. On disk the order is the store's index order, the same for the same quads
+        whatever order they were loaded in (decision 24)."""
+        if graph is None:
+            self._store.dump(str(path), fmt, prefixes=prefixes)
+        else:
+            self._store.dump(str(path), fmt, from_graph=graph, prefixes=prefixes)
 
     def graph_names(self) -> list[ox.NamedNode]:
         names = (g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))

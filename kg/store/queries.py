@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import QueryError
@@ -222,6 +221,8 @@ def parse_query_file(
             break
     header: Any = None
     if header_lines:
+        import yaml  # here: importing it is a fifth of `kg --help`
+
         try:
             header = yaml.safe_load("\n".join(header_lines))
         except yaml.YAMLError as exc:

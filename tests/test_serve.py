@@ -17,7 +17,7 @@ import pyoxigraph as ox
 import pytest
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
-from conftest import Built, query_rows
+from conftest import Built, query_rows, run_kg
 from kg.release.release import Release
 from kg.serve.protocol import without_header
 from kg.store import OxigraphStore
@@ -140,6 +140,11 @@ def test_library_query_through_sparqlwrapper_matches_kg_query(
     names = doc["head"]["vars"]
     got = [tuple(b.get(n, {}).get("value", "") for n in names) for b in doc["results"]["bindings"]]
     args = [a for k, v in params.items() for a in ("--param", f"{k}={v}")]
+    if query.name in EMPTY and params:  # kg query says the parameter matches nothing (exit 2)
+        proc = run_kg("query", query.name, *args, "--out", str(built.out))
+        assert proc.returncode == 2 and "matches nothing" in proc.stderr
+        assert got == []
+        return
     expected = [tuple(r[n] for n in names) for r in query_rows(built.out, query.name, *args)]
     assert got or query.name in EMPTY
     assert sorted(got) == sorted(expected)
@@ -474,7 +479,9 @@ def test_dereference_with_content_negotiation(
     about = {t for t in got if t.subject == document}
     assert ox.Triple(document, ox.NamedNode(FOAF + "primaryTopic"), node) in about
     assert got - about == expected
-    assert any(t.object == node for t in expected) and len(got) > 3
+    assert len(got) > 3
+    if not local_name.startswith("license-evaluation/"):  # nothing points to an evaluation
+        assert any(t.object == node for t in expected)
 
 
 def test_etag_and_not_found(server: KgServer):

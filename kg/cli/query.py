@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from kg.store.queries import QueryFile
 
 
-MAX_SPELLINGS = 4  # other spellings of one parameter tried after an empty answer
-MAX_TRIES = 24  # runs of the query with other spellings, at most
+MAX_SPELLINGS = 3  # other spellings of one parameter tried after an empty answer
+MAX_TRIES = 12  # runs of the query with other spellings, at most
 
 
 class Format(StrEnum):

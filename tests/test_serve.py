@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
@@ -23,7 +24,7 @@ from kg.serve.protocol import without_header
 from kg.store import OxigraphStore
 from kg.store.queries import library
 from kg.vocab.namespaces import Base
-from servers import KgServer
+from servers import KgServer, Listener
 
 BASE = "https://w3id.org/genai-openness/"
 GAO = BASE + "ontology#"
@@ -539,34 +540,11 @@ def test_query_page_lists_the_library(server: KgServer):
 
 
 @pytest.fixture
-def listener():
-    """A loopback TCP listener that counts the connections it gets: a SERVICE target that must
-    never be reached."""
-    import socket
-    import threading
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.2)
-    hits: list[int] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            hits.append(1)
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], hits
-    stop.set()
-    thread.join(2)
-    sock.close()
+def listener() -> Iterator[Listener]:
+    """A SERVICE target that must never be reached."""
+    lst = Listener()
+    yield lst
+    lst.close()
 
 
 @pytest.mark.parametrize(
@@ -583,10 +561,9 @@ def listener():
     ],
     ids=["dot", "digit", "u-escape-hash", "u-escape-quote", "less-than", "silent"],
 )
-def test_service_is_refused_and_never_reached(server: KgServer, listener, template: str):
+def test_service_is_refused_and_never_reached(server: KgServer, listener: Listener, template: str):
     """Regression: these spellings got past the lexical check and pyoxigraph connected out."""
-    port, hits = listener
-    query = template.format(url=f"http://127.0.0.1:{port}/sparql")
+    query = template.format(url=f"http://127.0.0.1:{listener.port}/sparql")
     reply = get_query(server, query, "application/sparql-results+json")
     # The text check is a courtesy (a clear 403); what keeps the listener unreached is that the
     # query workers have no network (tests/test_serve_limits.py runs hundreds of spellings with
@@ -596,8 +573,7 @@ def test_service_is_refused_and_never_reached(server: KgServer, listener, templa
         assert "federated queries are not accepted" in reply.text()
     else:
         assert reply.status == 400, reply.body
-    time.sleep(0.3)
-    assert hits == []
+    assert listener.settle() == 0  # every connection made so far accepted: none but the probe
 
 
 def test_a_query_past_the_limit_has_its_worker_killed(strict: KgServer):

@@ -65,7 +65,6 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/definitions/mof-1-0.rq",
         "queries/definitions/osaid-1-0.rq",
         "queries/definitions/paper-levels.rq",
-        "queries/derive/60-hub-license.rq",
         "queries/derive/70-hub-weights-level.rq",
         "queries/derive/80-lineage-conflicts.rq",
         "queries/derive/90-conflict-chains.rq",

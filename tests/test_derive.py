@@ -266,7 +266,7 @@ def test_figure4_counts_match_table3(built: Built, sources_dir: Path):
 
 def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
     figures = Release.current(built.out).figures
-    for name in ("figure4", "table3-heatmap", "definitions"):
+    for name in ("figure4", "table3-heatmap", "definitions", "coverage"):
         assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         svg = ElementTree.parse(figures / f"{name}.svg").getroot()
         assert svg.tag.endswith("svg")
@@ -279,6 +279,8 @@ def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
         "table3-heatmap.svg",
         "definitions.png",
         "definitions.svg",
+        "coverage.png",
+        "coverage.svg",
     ):
         assert (figures / name).read_bytes() == (
             Release.current(other).figures / name

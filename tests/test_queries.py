@@ -133,10 +133,12 @@ def test_parameter_filters(built: Built):
 
 
 def test_parameter_values_are_never_sparql(built: Built):
-    """A value that would break out of a pasted string is just a name that matches nothing."""
+    """A value that would break out of a pasted string is just a name that matches nothing
+    (and `kg query` says so), and the graph is as it was."""
     evil = 'GPT-2" } } ; DROP ALL ; SELECT * { ?s ?p ?o #'
-    rows = query_rows(built.out, "table3", "--param", f"model={evil}")
-    assert rows == []
+    proc = run_kg("query", "table3", "--param", f"model={evil}", "--out", str(built.out))
+    assert proc.returncode == 2 and f"parameter model={evil!r} matches nothing" in proc.stderr
+    assert query_rows(built.out, "table3", "--param", "model=GPT-2")
 
 
 def test_unknown_parameter(built: Built):

@@ -106,7 +106,7 @@ def _import(
     from kg.sources import eosai, mot
     from kg.sources.download import download_snapshot, snapshot_info
     from kg.sources.loader import load_sources
-    from kg.sources.workspace import Provenance, Workspace
+    from kg.sources.workspace import Provenance, Workspace, records_to_jsonl
     from kg.vocab.ontology import load_ontology, vocabulary
 
     module = eosai if source == "eosai" else mot
@@ -135,7 +135,8 @@ def _import(
             folder=where,
             records=len(reading.records),
         )
-        target = ws.write(module.IMPORT_FILE, module.to_jsonl(reading).encode("utf-8"), provenance)
+        data = records_to_jsonl(reading.records).encode("utf-8")
+        target = ws.write(module.IMPORT_FILE, data, provenance)
         paper = {m.id: [m.name, m.table3_label] for m in src.models}
         resolution = resolve_all(
             root,

@@ -73,7 +73,7 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iter
             return Quad(s, p, o, graph)
 
         yield q(A, hub_model)
-        yield q(LABEL, Literal(r.id))
+        yield q(LABEL, Literal(r.id, language="en"))
         yield q(pred["hubId"], Literal(r.id))
         yield q(dsource, source)
         yield q(see_also, NamedNode(f"{site}/{r.id}"))
@@ -128,7 +128,8 @@ def provenance(base: Base, meta: Provenance) -> Iterator[Quad]:
         Literal(
             f"Hugging Face Hub model listing ({meta.records} repositories, read "
             f"{meta.retrieved} from {meta.upstream or Path(meta.folder).name}, "
-            "imported with kg import hf)"
+            "imported with kg import hf)",
+            language="en",
         ),
         g,
     )

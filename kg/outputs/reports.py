@@ -203,7 +203,10 @@ def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
         ]
         for m in models
     ]
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(definitions), 2 + 0.22 * len(models)))
+    # past LABELLED_ROWS the rows are not labelled, and the height stops growing (a figure of
+    # 100,000 rows at 0.22 in each would pass the image size Agg can draw)
+    height = 2 + 0.22 * min(len(models), LABELLED_ROWS)
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(definitions), height))
     ax.imshow(grid, cmap=ListedColormap(list(VERDICT_COLOURS.values())), **_span(keys))
     _label_grid(ax, list(models), list(definitions), cells, (5, 6, 30), "by name")
     title = "Verdicts of each openness definition (kg query definitions)"

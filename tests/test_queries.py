@@ -213,7 +213,9 @@ def test_typed_parameters(tmp_path: Path):
         qf.bindings({"n": "1", "thing": "<x> } ; DROP"}, prefixes)
     terms = qf.bindings({"n": "3", "thing": "gao:C1"}, prefixes)
     assert terms["thing"].value == "https://w3id.org/genai-openness/ontology#C1"
-    assert "VALUES (?n ?thing)" in qf.with_values(terms)
+    bound = qf.with_values(terms)  # the required one opens the group, the optional one trails
+    assert 'WHERE {\n  VALUES (?n) { ("3"^^<http://www.w3.org/2001/XMLSchema#integer>) }\n' in bound
+    assert bound.endswith("VALUES (?thing) { (<https://w3id.org/genai-openness/ontology#C1>) }\n")
 
 
 def test_declared_parameter_must_be_used(tmp_path: Path):

@@ -105,7 +105,7 @@ print(json.dumps(out))
 
 
 def run(
-    cmd: list[str], memory_gb: float, env: dict | None = None
+    cmd: list[str], memory_gb: float, env: dict | None = None, cwd: Path = ROOT, nice: int = 0
 ) -> tuple[float, float, float, str]:
     """Run `cmd`; return (wall seconds, CPU seconds, peak RSS in MB, stdout). Raises on failure.
     CPU time (user + system) is the figure to compare on a shared machine: wall time grows with
@@ -114,10 +114,11 @@ def run(
     def limit() -> None:
         cap = int(memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        os.nice(nice)
 
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, preexec_fn=limit, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, preexec_fn=limit, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         out.seek(0)

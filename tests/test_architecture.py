@@ -4,6 +4,7 @@ no module reaching for another's private names, and stages that only look upstre
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,41 @@ def test_stages_only_import_upstream():
                 ):
                     bad.append(f"{name} ({path.name}:{line}) imports downstream {target}")
     assert not bad, bad
+
+
+def _module_graph():
+    """tools/module_graph.py, the script that prints the figures of the package's shape."""
+    import importlib.util
+
+    path = PACKAGE.parent / "tools" / "module_graph.py"
+    spec = importlib.util.spec_from_file_location("module_graph", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_figures_script_counts_what_it_says(tmp_path: Path):
+    kg = tmp_path / "kg"
+    (kg / "a").mkdir(parents=True)
+    (kg / "__init__.py").write_text("")
+    (kg / "a" / "__init__.py").write_text("")
+    (kg / "a" / "one.py").write_text(
+        "from kg.a.two import _hidden, shown\n"
+        "import kg.a.two\n\n"
+        "def long(x):\n" + "    x += 1\n" * 9 + "    return x._secret + self._fine\n"
+    )
+    (kg / "a" / "two.py").write_text("def _hidden():\n    pass\n\nshown = 1\n")
+    fig = _module_graph().measure(kg)
+    assert (fig.modules, fig.packages, fig.edges) == (4, 2, 1)
+    assert fig.private_imports == ["kg/a/one.py:1 kg.a.two._hidden"]
+    assert fig.reach_ins == ["kg/a/one.py:14 x._secret"]
+    assert fig.functions[0] == (11, "kg/a/one.py:4 long")
+    assert fig.files[0] == (14, "kg/a/one.py")
+
+
+def test_no_module_reaches_into_another_object_s_private_attributes():
+    """Stricter than the import rule: `obj._name` only on self or cls (namedtuple's public
+    `_replace` and kin aside)."""
+    assert _module_graph().measure(PACKAGE).reach_ins == []

@@ -20,7 +20,7 @@ from kg.errors import SourceError
 from kg.release.build import build
 from kg.sources import eosai, mot
 from kg.sources.frameworks import load_frameworks
-from kg.sources.identity import Curated, Record, parse_variant, resolve
+from kg.sources.identity import Curated, Record, load_curated, parse_variant, resolve
 from kg.store import OxigraphStore
 from kg.store.queries import library
 from kg.store.queries import resolve as find_query
@@ -588,3 +588,18 @@ def test_real_snapshots_import_and_answer(tmp_path: Path):
     assert len(judged["osaid-1-0"]) > 40  # not the paper's 40 alone
     # the EOSAI score recomputed from the judgments equals the index's, file by file
     assert graph_scores(out) == eosai_scores(data / "eosai")
+
+
+def test_mot_alone_when_its_curated_family_is_absent(tmp_path: Path, sources_dir: Path):
+    """A MOT release curated as a variant of a family only EOSAI names (Llama 3), imported
+    without EOSAI: the import succeeds and reports the release as unmatched; its identity stands
+    alone (its curated model id, no family), saying why."""
+    ws = tmp_path / "workspace"
+    proc = run_kg("import", "mot", str(FIXTURES / "mot" / "alone"), "--workspace", str(ws))
+    assert proc.returncode == 0, proc.stderr
+    assert "not matched: Llama-3-8B-Instruct.yml" in proc.stdout
+    assert (ws / "imports" / "mot.jsonl").read_text().count("\n") == 1
+    record = Record("mot", "Llama-3-8B-Instruct.yml", "Meta-Llama-3-8B-Instruct")
+    alone = resolve({}, [record], load_curated(sources_dir)).of("mot", record.record)
+    assert (alone.model, alone.variant_of, alone.matched) == ("meta-llama-3-8b-instruct", "", False)
+    assert "its curated family 'llama-3' is not in this build" in alone.basis

@@ -208,6 +208,18 @@ class StoreShapes:
             raise KgError(f"{qf.path}: a template must be a SELECT query")
         return list(result)
 
+    def records(self, nodes: set[Term]) -> dict[Term, str]:
+        """The curated record each focus node comes from (its own, or its holder's)."""
+        if not nodes:
+            return {}
+        rows = self._run("records", {("set",): [(self._new_set(nodes),)]})
+        out = {}
+        for row in rows:
+            record = row["record"] or row["holder"]
+            if record is not None:
+                out[row["this"]] = record.value
+        return out
+
     def _new_set(self, nodes: Iterable[Term]) -> ox.NamedNode:
         name = ox.NamedNode(f"urn:kg:shacl:set/{next(self._sets)}")
         self.data.extend(ox.Quad(name, MEMBER, n, FOCUS_GRAPH) for n in nodes)
@@ -458,7 +470,7 @@ def validate_data(data: ox.Store, shapes: rdflib.Graph | None = None) -> Validat
     shapes = shapes if shapes is not None else load_shapes()
     engine = StoreShapes(shapes, data)
     hits = engine.validate()
-    records = _records(engine, {h.focus for h in hits})
+    records = engine.records({h.focus for h in hits})
     graph = rdflib.Graph(namespace_manager=shapes.namespace_manager)
     report = rdflib.BNode()
     conforms = not any(h.severity == "Violation" for h in hits)
@@ -507,18 +519,6 @@ def validate_release_store(
 
 def _order(r: ValidationResult) -> tuple[str, str, str, str, str]:
     return (r.record or "~", r.focus, r.severity, r.message, r.value or "")
-
-
-def _records(engine: StoreShapes, nodes: set[Term]) -> dict[Term, str]:
-    if not nodes:
-        return {}
-    rows = engine._run("records", {("set",): [(engine._new_set(nodes),)]})
-    out = {}
-    for row in rows:
-        record = row["record"] or row["holder"]
-        if record is not None:
-            out[row["this"]] = record.value
-    return out
 
 
 def _copy_structure(source: rdflib.Graph, node: rdflib.term.Node, target: rdflib.Graph) -> None:

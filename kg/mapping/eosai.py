@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping.paper import SOURCE
-from kg.mapping.rdf import A, GraphWriter
 from kg.mapping.sources import ImportMapper
 from kg.sources import eosai
-from kg.sources.identity import Resolution, record_slug
+from kg.sources.identity import Resolution
 from kg.sources.workspace import Provenance
-from kg.vocab.namespaces import DCTERMS, SCHEMA, gao
+from kg.vocab.namespaces import SCHEMA, gao
 
 EOSAI_BASE_PARAMETERS = {"datasources_basemodel", "weights_basemodel", "llmdata", "llmweights"}
+SYSTEM_FIELDS = (  # a system's field -> the property of the record, value as written
+    ("name", "nameInSource"),
+    ("type", "modelType"),
+    ("performanceclass", "performanceClass"),
+    ("basemodelname", "baseModelName"),
+    ("llmbase", "baseModelName"),
+    ("endmodelname", "endModelName"),
+    ("endmodellicense", "endModelLicense"),
+    ("license", "endModelLicense"),
+    ("releasedate", "releaseDateInSource"),
+    ("notes", "note"),
+)
 
 
 def eosai_quads(
@@ -22,32 +32,13 @@ def eosai_quads(
     """The EOSAI records' quads; the graph's provenance goes to the mapper's metadata."""
     if not records:
         return []
-    graph = mapper.b.graph("imports", "eosai")
-    dataset = mapper.b.iri("source", "eosai")
-    g = GraphWriter(graph)
+    g, dataset = mapper.source_graph("eosai")
     for rec in records:
-        ident = res.of("eosai", rec.file)
-        part = mapper.record("eosai", rec.file)
-        model = mapper.model(ident.model)
-        g.add(part, A, gao("SourcePart"))
-        g.add(part, DCTERMS + "identifier", Literal(rec.file))
-        g.add(part, DCTERMS + "isPartOf", dataset)
+        part = mapper.source_part(g, "eosai", rec.file)
+        model = mapper.model(res.of("eosai", rec.file).model)
         g.add(part, gao("schemaGeneration"), Literal(rec.generation))
         s = rec.system
-        for key, prop in (
-            ("name", "nameInSource"),
-            ("type", "modelType"),
-            ("performanceclass", "performanceClass"),
-            ("basemodelname", "baseModelName"),
-            ("llmbase", "baseModelName"),
-            ("endmodelname", "endModelName"),
-            ("endmodellicense", "endModelLicense"),
-            ("license", "endModelLicense"),
-            ("releasedate", "releaseDateInSource"),
-            ("notes", "note"),
-        ):
-            if s.get(key):
-                g.add(part, gao(prop), Literal(s[key]))
+        mapper.fields(g, part, s, SYSTEM_FIELDS)
         if s.get("rlbase"):
             g.add(part, gao("note"), Literal(f"rlbase: {s['rlbase']}"))
         if rec.org.get("name"):
@@ -60,11 +51,15 @@ def eosai_quads(
             for text in texts:
                 g.add(part, gao("linkAsWritten"), Literal(text))
         for j in rec.judgments:
-            node = mapper.b.iri("judgment", "eosai", record_slug(rec.file), j.parameter)
-            g.add(node, A, gao("SourceJudgment"))
-            g.add(node, gao("judgedModel"), model)
-            g.add(node, gao("assessedTerm"), mapper.term("eosai", j.parameter))
-            g.add(node, SOURCE, part)
+            node = mapper.judgment(
+                g,
+                "eosai",
+                rec.file,
+                j.parameter,
+                model=model,
+                term=mapper.term("eosai", j.parameter),
+                part=part,
+            )
             g.add(node, gao("notationInSource"), Literal(j.value))
             if j.value:
                 g.add(node, gao("scaleValue"), mapper.scale_value("eosai", j.value))
@@ -77,9 +72,9 @@ def eosai_quads(
                 g.add(node, gao("judgedVariant"), Literal(variant))
             if j.notes:
                 g.add(node, gao("note"), Literal(j.notes))
-            mapper._evidence(g, node, j.links)
+            mapper.evidence(g, node, j.links)
     mapper.describe(
-        graph,
+        g.iri,
         "Judgments imported from the European Open Source AI Index",
         dataset,
         p,

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping.paper import SOURCE
-from kg.mapping.rdf import A, GraphWriter
+from kg.mapping.rdf import A
 from kg.mapping.sources import ImportMapper
 from kg.sources import eosai, mot
 from kg.sources.frameworks import Frameworks
-from kg.sources.identity import Resolution, record_slug
+from kg.sources.identity import Resolution
 from kg.sources.workspace import Provenance
-from kg.vocab.namespaces import DCTERMS, SCHEMA, gao
+from kg.vocab.namespaces import SCHEMA, gao
+
+RELEASE_FIELDS = (  # a release's field -> the property of the record, value as written
+    ("name", "nameInSource"),
+    ("version", "releaseVersion"),
+    ("date", "releaseDateInSource"),
+    ("type", "modelType"),
+    ("architecture", "architectureInSource"),
+    ("origin", "originInSource"),
+    ("producer", "organisationInSource"),
+)
 
 
 def mot_quads(
@@ -24,29 +33,13 @@ def mot_quads(
 ) -> list[Quad]:
     if not records:
         return []
-    graph = mapper.b.graph("imports", "mot")
-    dataset = mapper.b.iri("source", "mot")
-    g = GraphWriter(graph)
+    g, dataset = mapper.source_graph("mot")
     scaled = {s.value for s in fw.scales if s.framework == "mof"}
     for rec in records:
-        ident = res.of("mot", rec.file)
-        part = mapper.record("mot", rec.file)
-        model = mapper.model(ident.model)
-        g.add(part, A, gao("SourcePart"))
-        g.add(part, DCTERMS + "identifier", Literal(rec.file))
-        g.add(part, DCTERMS + "isPartOf", dataset)
+        part = mapper.source_part(g, "mot", rec.file)
+        model = mapper.model(res.of("mot", rec.file).model)
         r = rec.release
-        for key, prop in (
-            ("name", "nameInSource"),
-            ("version", "releaseVersion"),
-            ("date", "releaseDateInSource"),
-            ("type", "modelType"),
-            ("architecture", "architectureInSource"),
-            ("origin", "originInSource"),
-            ("producer", "organisationInSource"),
-        ):
-            if r.get(key):
-                g.add(part, gao(prop), Literal(r[key]))
+        mapper.fields(g, part, r, RELEASE_FIELDS)
         if r.get("repository"):
             g.add(part, SCHEMA + "codeRepository", NamedNode(r["repository"]))
         if r.get("huggingface"):
@@ -81,11 +74,8 @@ def mot_quads(
             assert term is not None  # the reader keeps only the MOF's components
             seen[term.term] = seen.get(term.term, 0) + 1  # a component listed twice: both kept
             local = term.term + (f"-{seen[term.term]}" if seen[term.term] > 1 else "")
-            node = mapper.b.iri("judgment", "mot", record_slug(rec.file), local)
-            g.add(node, A, gao("SourceJudgment"))
-            g.add(node, gao("judgedModel"), model)
-            g.add(node, gao("assessedTerm"), mapper.term("mof", term.term))
-            g.add(node, SOURCE, part)
+            mof = mapper.term("mof", term.term)
+            node = mapper.judgment(g, "mot", rec.file, local, model=model, term=mof, part=part)
             g.add(node, gao("judgedVariant"), Literal(rec.name))
             g.add(node, gao("notationInSource"), Literal(comp.license))
             if comp.license:
@@ -97,13 +87,13 @@ def mot_quads(
             if comp.license_path:
                 g.add(node, gao("licensePath"), Literal(comp.license_path))
                 if eosai.is_iri(comp.license_path):
-                    mapper._evidence(g, node, [comp.license_path])
+                    mapper.evidence(g, node, [comp.license_path])
             if comp.component_path:
                 g.add(node, gao("componentPath"), Literal(comp.component_path))
                 if eosai.is_iri(comp.component_path):
-                    mapper._evidence(g, node, [comp.component_path])
+                    mapper.evidence(g, node, [comp.component_path])
     mapper.describe(
-        graph,
+        g.iri,
         "Model releases and components imported from the Model Openness Tool",
         dataset,
         p,

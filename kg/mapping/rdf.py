@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.vocab.namespaces import RDF, XSD
+from kg.vocab.namespaces import DCTERMS, RDF, XSD, gao
 
 A = NamedNode(RDF + "type")
 
@@ -34,3 +34,19 @@ class GraphWriter:
     def add(self, s: NamedNode, p: str | NamedNode, o: NamedNode | Literal) -> None:
         pred = p if isinstance(p, NamedNode) else NamedNode(p)
         self.quads.append(Quad(s, pred, o, self.iri))
+
+
+def statement_graph(meta: GraphWriter, graph: NamedNode, title: str, creator: str = "") -> None:
+    """In the metadata graph `meta`: `graph` is a gao:StatementGraph with its title (English)
+    and, if given, its creator."""
+    meta.add(graph, A, gao("StatementGraph"))
+    meta.add(graph, DCTERMS + "title", Literal(title, language="en"))
+    if creator:
+        meta.add(graph, DCTERMS + "creator", Literal(creator))
+
+
+def source_part(g: GraphWriter, part: NamedNode, file: str, dataset: NamedNode) -> None:
+    """`part`, one record (file) of an imported source, as a gao:SourcePart of `dataset`."""
+    g.add(part, A, gao("SourcePart"))
+    g.add(part, DCTERMS + "identifier", Literal(file))
+    g.add(part, DCTERMS + "isPartOf", dataset)

@@ -11,12 +11,13 @@ model into `graph/links/model-identities`; the metadata graph describes each wit
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping.paper import LABEL, SOURCE, TITLE
-from kg.mapping.rdf import A, GraphWriter, typed
+from kg.mapping.paper import LABEL, SOURCE
+from kg.mapping.rdf import A, GraphWriter, source_part, statement_graph, typed
 from kg.sources import eosai, mot
 from kg.sources.frameworks import FRAMEWORKS, Frameworks
 from kg.sources.identity import Record as IdRecord
@@ -94,8 +95,7 @@ class ImportMapper:
     ) -> None:
         p = p or fallback
         m = self.meta
-        m.add(graph, A, gao("StatementGraph"))
-        m.add(graph, TITLE, Literal(title, language="en"))
+        statement_graph(m, graph, title)
         m.add(graph, PROV + "wasDerivedFrom", dataset)
         m.add(dataset, A, NamedNode(PROV + "Entity"))
         m.add(dataset, LABEL, Literal(p.title or fallback.title, language="en"))
@@ -164,18 +164,13 @@ class ImportMapper:
                 g.add(node, SSSOM + "mapping_date", typed(mp.date, "date"))
             g.add(node, RDFS + "comment", Literal(mp.comment, language="en"))
             g.add(node, gao("curatedRecord"), Literal(mp.record))
-        m = self.meta
-        m.add(graph, A, gao("StatementGraph"))
-        m.add(
+        statement_graph(
+            self.meta,
             graph,
-            TITLE,
-            Literal(
-                "Curators' framework tables: each framework's terms, the crosswalk onto the "
-                "component vocabulary (SSSOM) and the scale correspondences",
-                language="en",
-            ),
+            "Curators' framework tables: each framework's terms, the crosswalk onto the "
+            "component vocabulary (SSSOM) and the scale correspondences",
+            "GenAI Openness Knowledge Graph curators",
         )
-        m.add(graph, DCTERMS + "creator", Literal("GenAI Openness Knowledge Graph curators"))
         return g.quads
 
     # identities --------------------------------------------------------------------
@@ -203,26 +198,61 @@ class ImportMapper:
                         g.add(self.model(i.model), gao("variantVersion"), Literal(v.version))
         if not res.identities:
             return []
-        m = self.meta
-        m.add(graph, A, gao("StatementGraph"))
-        m.add(
+        statement_graph(
+            self.meta,
             graph,
-            TITLE,
-            Literal(
-                "Which model each imported record describes: automatic where unambiguous (same "
-                "normalised name, a Hugging Face repository another source gives, a variant of a "
-                "known family by name), curated otherwise (sources/curation/model-identities.csv)",
-                language="en",
-            ),
-        )
-        m.add(
-            graph,
-            DCTERMS + "creator",
-            Literal("kg build, from the imports and the curators' identity table"),
+            "Which model each imported record describes: automatic where unambiguous (same "
+            "normalised name, a Hugging Face repository another source gives, a variant of a "
+            "known family by name), curated otherwise (sources/curation/model-identities.csv)",
+            "kg build, from the imports and the curators' identity table",
         )
         return g.quads
 
-    def _evidence(self, g: GraphWriter, node: NamedNode, links: list[str]) -> None:
+    # one imported source's graph ------------------------------------------------------
+    def source_graph(self, source: str) -> tuple[GraphWriter, NamedNode]:
+        """The writer of `graph/imports/{source}` and the source's dataset IRI."""
+        return GraphWriter(self.b.graph("imports", source)), self.b.iri("source", source)
+
+    def source_part(self, g: GraphWriter, source: str, file: str) -> NamedNode:
+        """One record (file) of `source` as a part of the source's dataset."""
+        part = self.record(source, file)
+        source_part(g, part, file, self.b.iri("source", source))
+        return part
+
+    def fields(
+        self,
+        g: GraphWriter,
+        node: NamedNode,
+        values: dict[str, str],
+        props: Iterable[tuple[str, str]],
+    ) -> None:
+        """`node gao:{prop} "value"` for each (key, prop) whose value is not empty, as written."""
+        for key, prop in props:
+            if values.get(key):
+                g.add(node, gao(prop), Literal(values[key]))
+
+    def judgment(
+        self,
+        g: GraphWriter,
+        source: str,
+        file: str,
+        local: str,
+        *,
+        model: NamedNode,
+        term: NamedNode,
+        part: NamedNode,
+    ) -> NamedNode:
+        """A source's judgment of one model on one framework term, from one record (`part`):
+        `{base}judgment/{source}/{record}/{local}`."""
+        node = self.b.iri("judgment", source, record_slug(file), local)
+        g.add(node, A, gao("SourceJudgment"))
+        g.add(node, gao("judgedModel"), model)
+        g.add(node, gao("assessedTerm"), term)
+        g.add(node, SOURCE, part)
+        return node
+
+    def evidence(self, g: GraphWriter, node: NamedNode, links: Iterable[str]) -> None:
+        """Each link (an absolute IRI) as an evidence document of `node`."""
         for link in links:
             doc = NamedNode(link)
             g.add(node, gao("evidence"), doc)

@@ -6,7 +6,7 @@ import re
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping.rdf import A, GraphWriter, integer
+from kg.mapping.rdf import A, GraphWriter, integer, source_part, statement_graph
 from kg.sources.tracker import IMPORT_FILE, TrackerCell
 from kg.vocab.namespaces import DCTERMS, PROV, RDFS, Base, gao
 
@@ -42,18 +42,11 @@ def tracker_quads(cells: list[TrackerCell], base: Base) -> list[Quad]:
             g.add(node, gao("scaleValue"), gao("not-publicly-available"))
         else:
             g.add(node, gao("scaleValue"), gao(f"{kind}{c.value}"))
-        g.add(part, A, gao("SourcePart"))
-        g.add(part, DCTERMS + "identifier", Literal(c.file))
-        g.add(part, DCTERMS + "isPartOf", dataset)
+        source_part(g, part, c.file, dataset)
         if c.link:
             g.add(part, RDFS + "seeAlso", NamedNode(c.link))
     meta = GraphWriter(base.graph("metadata"))
-    meta.add(graph, A, gao("StatementGraph"))
-    meta.add(
-        graph,
-        DCTERMS + "title",
-        Literal("Judgments imported from the paper's online tracker", language="en"),
-    )
+    statement_graph(meta, graph, "Judgments imported from the paper's online tracker")
     meta.add(graph, PROV + "wasDerivedFrom", dataset)
     meta.add(
         dataset,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.mapping.rdf import A, GraphWriter, typed
+from kg.mapping.rdf import GraphWriter, statement_graph, typed
 from kg.sources.wikidata import LinkRow
 from kg.vocab.namespaces import DCTERMS, PROV, SKOS, Base, gao
 
@@ -24,15 +24,11 @@ def link_quads(rows: list[LinkRow], base: Base) -> list[Quad]:
         for dev in r.developers.split():
             g.add(item, "http://www.wikidata.org/prop/direct/P178", NamedNode(dev))
     meta = GraphWriter(base.graph("metadata"))
-    meta.add(graph, A, gao("StatementGraph"))
-    meta.add(
+    statement_graph(
+        meta,
         graph,
-        DCTERMS + "title",
-        Literal(
-            "Links to Wikidata accepted by kg link wikidata (single exact-label candidates), with "
-            "the developer (P178) Wikidata gives",
-            language="en",
-        ),
+        "Links to Wikidata accepted by kg link wikidata (single exact-label candidates), with "
+        "the developer (P178) Wikidata gives",
     )
     first = rows[0]
     meta.add(graph, PROV + "wasDerivedFrom", NamedNode(first.endpoint))

@@ -150,7 +150,6 @@ class Site:
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
         self.sources_q = parse_query_file(folder / "model-sources.rq")
         self.explain_q = parse_query_file(resource_dir("queries") / "explain.rq")
-        self.overview_q = parse_query_file(folder / "overview.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
@@ -418,55 +417,33 @@ class Site:
         data = self.triples(iri) if triples is None else triples
         return ox.serialize(data, format=VARIANTS[ext][0], prefixes=self.base_prefixes()) or b""
 
-    def index(self, links: list[tuple[str, str]]) -> str:
+    def index(
+        self,
+        links: list[tuple[str, str]],
+        overview: dict[str, Any] | None = None,
+        *,
+        search_action: str = "",
+        compare_action: str | None = None,
+    ) -> str:
         """The home page (templates/index.html.j2): `links` (path, text) first, then the
-        models of Table 3, then the resources by kind."""
+        overview of every model (`kg.outputs.overview.Overview.view`), then the resources by
+        kind. `search_action`: where the search form goes (the page itself by default);
+        `compare_action`: the compare view's path, when there is one (the server)."""
         by_kind: dict[str, list[str]] = defaultdict(list)
         for iri in self.subjects():
             by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
         return render(
             "index.html.j2",
             links=[Link(text, path) for path, text in links],
-            overview=self.overview(),
+            overview=overview,
+            search_action=search_action,
+            compare_action=compare_action,
             kinds=[
                 (kind, [self.link(i, "index.html") for i in by_kind[kind]])
                 for kind in INDEX_KINDS
                 if by_kind.get(kind)
             ],
         )
-
-    def overview(self) -> dict[str, Any] | None:
-        """Every model the paper's Table 3 assesses: one row, one coloured cell per component
-        (None when there is none)."""
-        source = ox.NamedNode(self.base + "source/paper/table-3")
-        rows = self.store.select(self.overview_q, {"source": source}).rows
-        models: dict[str, dict[str, str]] = {}
-        names: dict[str, tuple[str, str]] = {}
-        components: dict[str, int] = {}
-        for r in rows:
-            model = r["model"].value
-            names.setdefault(
-                model, (r["label"].value, r["developer"].value if r.get("developer") else "")
-            )
-            components.setdefault(r["component"].value, int(r["position"].value))
-            models.setdefault(model, {}).setdefault(r["component"].value, r["value"].value)
-        if not models:
-            return None
-        columns = sorted(components, key=components.__getitem__)
-        return {
-            "columns": columns,
-            "rows": [
-                {
-                    "link": self.link(model, "index.html", names[model][0]),
-                    "developer": names[model][1],
-                    "cells": [
-                        {"value": v, "colour": COLOURS.get(level_key(v), "#fff")}
-                        for v in (cells.get(c, "") for c in columns)
-                    ],
-                }
-                for model, cells in models.items()
-            ],
-        }
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}

@@ -35,6 +35,7 @@ from kg.outputs.linked import (
     static_path,
     write_resources,
 )
+from kg.outputs.overview import write_home
 from kg.outputs.pages import Site
 from kg.outputs.templating import render
 from kg.release.release import Release
@@ -451,7 +452,7 @@ def publish(
             ("void.ttl", "VoID/DCAT description"),
             ("dumps/", "dumps"),
         ]
-        (staging / "index.html").write_text(pages.index(links), encoding="utf-8")
+        write_home(pages, staging, links)
         (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
         for iri, openness in sorted(badges.all().items()):
             image, path = badges.image(openness), badges.path(iri)

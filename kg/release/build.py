@@ -143,7 +143,8 @@ def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
     """Stream `quads` into `store` (bulk loading; the store deduplicates). Quads with a blank
     node are held back and canonicalised (RDFC-1.0) on their own before they are loaded: a blank
     node's canonical name depends only on the quads that mention blank nodes, so this names
-    them as canonicalising the whole dataset would, without the whole dataset in Python.
+    them as canonicalising the whole dataset would, without the whole dataset in Python. One
+    call per dataset: two calls would give their blank nodes the same canonical names.
     Returns the number of quads held back."""
     blank: list[ox.Quad] = []
 

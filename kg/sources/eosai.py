@@ -17,8 +17,7 @@ naming the file, the record and the field, and nothing is written.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from kg.errors import SourceError
 from kg.sources.identity import check_record_slugs, normalise
 from kg.sources.iri import iri_problem
 from kg.sources.safe_yaml import load_file
+from kg.sources.workspace import read_jsonl
 
 SOURCE = "eosai"
 IMPORT_FILE = "eosai.jsonl"
@@ -270,24 +270,11 @@ def _judgment(path: Path, record: str, key: str, value: Any) -> Judgment:
     return Judgment(key, cls, checked, "" if notes is None else str(notes).strip())
 
 
-def to_jsonl(reading: Reading) -> str:
-    return "".join(
-        json.dumps(asdict(r), sort_keys=True, ensure_ascii=False) + "\n" for r in reading.records
-    )
-
-
 def load_imported(path: Path) -> list[Record]:
     """The records of an import (the build's view); a broken line is named."""
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            data = json.loads(line)
-            data["judgments"] = [Judgment(**j) for j in data["judgments"]]
-            records.append(Record(**data))
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise SourceError(
-                f"imports/{path.name}", f"malformed record ({exc})", line=number
-            ) from None
-    return records
+    return read_jsonl(path, _record)
+
+
+def _record(data: dict[str, Any]) -> Record:
+    data["judgments"] = [Judgment(**x) for x in data["judgments"]]
+    return Record(**data)

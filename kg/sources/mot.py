@@ -26,6 +26,7 @@ from kg.errors import SourceError
 from kg.sources.eosai import is_iri
 from kg.sources.identity import check_record_slugs
 from kg.sources.safe_yaml import load_file
+from kg.sources.workspace import read_jsonl
 
 SOURCE = "mot"
 IMPORT_FILE = "mot.jsonl"
@@ -252,23 +253,11 @@ def read_record(path: Path, reported: list[str]) -> Record:
     )
 
 
-def to_jsonl(reading: Reading) -> str:
-    return "".join(
-        json.dumps(asdict(r), sort_keys=True, ensure_ascii=False) + "\n" for r in reading.records
-    )
-
-
 def load_imported(path: Path) -> list[Record]:
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            data = json.loads(line)
-            data["components"] = [Component(**c) for c in data["components"]]
-            records.append(Record(**data))
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise SourceError(
-                f"imports/{path.name}", f"malformed record ({exc})", line=number
-            ) from None
-    return records
+    """The records of an import (the build's view); a broken line is named."""
+    return read_jsonl(path, _record)
+
+
+def _record(data: dict[str, Any]) -> Record:
+    data["components"] = [Component(**x) for x in data["components"]]
+    return Record(**data)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from kg.errors import KgError, SourceError
 from kg.fsutil import write_atomic
 
+T = TypeVar("T")
 ENV = "KG_WORKSPACE"
 DEFAULT = "kg-workspace"
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -99,3 +102,27 @@ class Workspace:
             return Provenance(**data)
         except TypeError as exc:
             raise SourceError(display, f"incomplete provenance ({exc})") from None
+
+
+def records_to_jsonl(records: Iterable[Any]) -> str:
+    """Records (dataclass instances) as an import file: JSON Lines, one record a line, keys
+    sorted, non-ASCII kept as written."""
+    lines = (json.dumps(asdict(r), sort_keys=True, ensure_ascii=False) + "\n" for r in records)
+    return "".join(lines)
+
+
+def read_jsonl(path: Path, record: Callable[[dict[str, Any]], T]) -> list[T]:
+    """The records of an import file (none if it does not exist), each line made into a record
+    by `record`; a line that is not JSON or not a record is a SourceError naming the file and
+    the line."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            records.append(record(json.loads(line)))
+        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise SourceError(
+                f"imports/{path.name}", f"malformed record ({exc})", line=number
+            ) from None
+    return records

@@ -59,3 +59,18 @@ def driver():
 def quit_driver(browser) -> None:
     browser.quit()
     shutil.rmtree(browser.profile_dir, ignore_errors=True)
+
+
+def session():
+    """One headless Chromium for a test module (`browser = pytest.fixture(scope="module",
+    name="browser")(session)`), skipped with the reason when Chromium is not installed."""
+    import pytest
+
+    reason = missing_chromium()
+    if reason:
+        pytest.skip(reason)
+    b = driver()
+    try:
+        yield b
+    finally:
+        quit_driver(b)

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from browser import driver, missing_chromium, quit_driver
+from browser import session
 from conftest import Built, query_rows
 from kg.store.queries import library
 from servers import KgServer
@@ -20,16 +20,7 @@ def server(built: Built):
         yield srv
 
 
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_chromium()
-    if reason:
-        pytest.skip(reason)
-    b = driver()
-    try:
-        yield b
-    finally:
-        quit_driver(b)
+browser = pytest.fixture(scope="module", name="browser")(session)
 
 
 def test_model_page_renders_its_profile_table(server: KgServer, browser, built: Built):

@@ -146,27 +146,69 @@ def test_known_differences_name_real_cases() -> None:
     assert {b for (b, _) in KNOWN_DIFFERENCES} <= set(BACKENDS)
 
 
-def test_values_in_the_group_skip_braces_in_strings_iris_and_comments(tmp_path: Path) -> None:
-    text = (
-        '# title: t\n# description: "}"\nSELECT ?x WHERE {\n  ?x <http://e/p{}> "a}b" .\n'
-        "  FILTER(?x != '}')  # a } in a comment\n}\nORDER BY ?x # }\n"
-    )
+HEADER = (
+    "# title: t\n# description: d\n# parameters:\n"
+    "#   x: {type: iri, required: true, description: required}\n"
+    "#   y: {type: iri, description: optional}\n"
+)
+X = "VALUES (?x) { (<http://e/a>) }"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # keywords in IRIs, braces and keywords in strings and comments are not syntax
+        (
+            'SELECT ?x ?y # { where\n WHERE {\n  ?x <http://e/where> "a{b" .\n'
+            "  FILTER(?x != '{')\n}\nORDER BY ?x # }\n",
+            f"SELECT ?x ?y # {{ where\n WHERE {{\n  {X}\n",
+        ),
+        # a CONSTRUCT's template comes before its WHERE group
+        (
+            "CONSTRUCT { ?x <http://e/p> ?y } WHERE { ?x <http://e/q> ?y }",
+            f"CONSTRUCT {{ ?x <http://e/p> ?y }} WHERE {{\n  {X}\n",
+        ),
+        # WHERE left out; a subquery's own keywords and groups are inside the outer one
+        (
+            "SELECT ?x ?y { { SELECT ?x WHERE { ?x ?p ?o } } ?x <http://e/select> ?y }",
+            f"SELECT ?x ?y {{\n  {X}\n {{ SELECT ?x WHERE",
+        ),
+        # the short CONSTRUCT form's group is its template: the block trails
+        (
+            "CONSTRUCT WHERE { ?x <http://e/p> ?y }",
+            "CONSTRUCT WHERE { ?x <http://e/p> ?y }\n"
+            "VALUES (?x ?y) { (<http://e/a> <http://e/b>) }",
+        ),
+    ],
+)
+def test_required_values_bind_at_the_start_of_the_where_group(
+    tmp_path: Path, query: str, expected: str
+) -> None:
+    """Required parameters open the WHERE group, optional ones trail (or end the group, for the
+    endpoint back-end)."""
     path = tmp_path / "q.rq"
-    path.write_text(text)
+    path.write_text(HEADER + query)
     qf = parse_query_file(path)
-    bound = qf.with_values_in_group({"x": ox.NamedNode("http://e/a")})
-    assert bound.endswith("  VALUES (?x) { (<http://e/a>) }\n}\nORDER BY ?x # }\n")
+    terms = {"x": ox.NamedNode("http://e/a"), "y": ox.NamedNode("http://e/b")}
+    for bound in (qf.with_values(terms), qf.with_values_in_group(terms)):
+        assert bound.startswith(HEADER + expected), bound
+        ox.Store().query(bound)  # well-formed SPARQL
+    if "CONSTRUCT WHERE" not in query:
+        assert qf.with_values(terms).endswith("\nVALUES (?y) { (<http://e/b>) }\n")
+        in_group = qf.with_values_in_group(terms)
+        assert "  VALUES (?y) { (<http://e/b>) }\n}" in in_group
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.params], ids=lambda c: c.id)
 def test_values_in_the_group_join_as_the_trailing_block(
     local: OxigraphStore, prefixes: dict[str, str], case: Case
 ) -> None:
-    """The endpoint back-end binds parameters inside the outermost group (Virtuoso takes a
-    trailing VALUES block for fixed values); on the embedded store both forms give the same rows."""
+    """Every back-end binds parameters at the start of the WHERE group (the store then evaluates
+    the pattern with them bound); on the embedded store the library's questions give the same
+    rows as with a trailing VALUES block."""
     terms = case.query.bindings(case.params, prefixes)
-    trailing = local.raw_query(case.query.with_values(terms))
-    in_group = local.raw_query(case.query.with_values_in_group(terms))
+    trailing = local.raw_query(case.query.with_trailing_values(terms))
+    in_group = local.raw_query(case.query.with_values(terms))
     names = [v.value for v in trailing.variables]
     assert sorted(str([s[n] for n in names]) for s in trailing) == sorted(
         str([s[n] for n in names]) for s in in_group

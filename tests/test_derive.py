@@ -65,7 +65,6 @@ def test_derived_statements_stay_out_of_the_paper_graphs(built: Built):
         "queries/definitions/mof-1-0.rq",
         "queries/definitions/osaid-1-0.rq",
         "queries/definitions/paper-levels.rq",
-        "queries/derive/60-hub-license.rq",
         "queries/derive/70-hub-weights-level.rq",
         "queries/derive/80-lineage-conflicts.rq",
         "queries/derive/90-conflict-chains.rq",
@@ -267,7 +266,7 @@ def test_figure4_counts_match_table3(built: Built, sources_dir: Path):
 
 def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
     figures = Release.current(built.out).figures
-    for name in ("figure4", "table3-heatmap", "definitions"):
+    for name in ("figure4", "table3-heatmap", "definitions", "coverage"):
         assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         svg = ElementTree.parse(figures / f"{name}.svg").getroot()
         assert svg.tag.endswith("svg")
@@ -280,6 +279,8 @@ def test_figures_are_written_and_deterministic(built: Built, tmp_path: Path):
         "table3-heatmap.svg",
         "definitions.png",
         "definitions.svg",
+        "coverage.png",
+        "coverage.svg",
     ):
         assert (figures / name).read_bytes() == (
             Release.current(other).figures / name

@@ -103,7 +103,7 @@ def test_record_fields_and_round_trip():
     other = check_record(
         {"id": "a/b", "tags": ["license:other"], "cardData": {"license_name": "Acme  License"}}, 1
     )
-    assert other.license_keys() == ("acme license",)
+    assert other.licenses_as_written() == ("Acme  License",)  # as written; rule 62 folds case
 
 
 # --- mapping and rules ----------------------------------------------------------------------
@@ -122,6 +122,9 @@ def test_mapping_keeps_what_the_hub_states(store: OxigraphStore):
 
     assert objects(llama, "gating") == {gao("gated-manual").value}
     assert objects(llama, "declaredLicenseText") == {"llama2"}
+    # the string the knowledge base resolves, as every source writes it (rule 62)
+    assert objects(llama, "licenseAsWritten") == {"llama2"}
+    assert objects(base.iri("hf-model", "org", "other"), "licenseAsWritten") == {"Acme  License"}
     assert objects(llama, "describedInPaper") == {"https://arxiv.org/abs/2307.09288"}
     assert objects(ft, "fineTunedFrom") == {llama.value}
     assert objects(ft, "trainedOn") == {"https://huggingface.co/datasets/tatsu-lab/alpaca"}
@@ -232,6 +235,31 @@ def test_unresolved_licenses_listed_never_guessed(store: OxigraphStore):
         {"key": "acme license", "repositories": "1", "example": "org/other"},
         {"key": "my-custom-thing", "repositories": "1", "example": "org/weird"},
     ]
+
+
+def test_hub_licenses_resolve_through_the_knowledge_base_like_every_source(
+    store: OxigraphStore,
+):
+    """One rule resolves every source's license strings (62): the Hub's are in the library's
+    license questions, and a Hub repository's level is its license's level in the knowledge
+    base (gao:licenseDataLevel), not a second computation."""
+    base = Base()
+    resolved = {
+        (t.subject.value.rsplit("/", 1)[-1], t.object.value.rsplit("/", 1)[-1])
+        for t in store.construct(resolve("derive/62-license-strings"))
+        if t.predicate == gao("resolvedLicense") and "/hf-model/" in t.subject.value
+    }
+    assert ("Llama-2-7b-hf", "t-llama-2") in resolved and ("gpt2", "t-mit") in resolved
+    unresolved = {r["text"]: r["mentions"] for r in rows(store, "unresolved-licenses")}
+    assert unresolved == {"Acme  License": "1", "my-custom-thing": "1"}
+    coverage = {r["graph"]: r for r in rows(store, "license-coverage")}
+    assert base.graph("imports", "hf").value in coverage
+    kb_level = {
+        t.subject.value.rsplit("/", 1)[-1]: t.object.value.rsplit("#", 1)[-1]
+        for t in store.construct(resolve("derive/60-license-kb-level"))
+        if t.predicate == gao("licenseDataLevel")
+    }
+    assert kb_level["t-cc-by-nc"] == "D3" and kb_level["t-mit"] == "D5"
 
 
 def test_lineage_walks_up_and_down(store: OxigraphStore):

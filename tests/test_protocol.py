@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.serve.app import RESOURCE_TYPES
 from kg.serve.protocol import GRAPH_TYPES, RESULT_TYPES, negotiate
+from kg.serve.resources import RESOURCE_TYPES
 
 
 @pytest.mark.parametrize(

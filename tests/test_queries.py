@@ -133,10 +133,12 @@ def test_parameter_filters(built: Built):
 
 
 def test_parameter_values_are_never_sparql(built: Built):
-    """A value that would break out of a pasted string is just a name that matches nothing."""
+    """A value that would break out of a pasted string is just a name that matches nothing
+    (and `kg query` says so), and the graph is as it was."""
     evil = 'GPT-2" } } ; DROP ALL ; SELECT * { ?s ?p ?o #'
-    rows = query_rows(built.out, "table3", "--param", f"model={evil}")
-    assert rows == []
+    proc = run_kg("query", "table3", "--param", f"model={evil}", "--out", str(built.out))
+    assert proc.returncode == 2 and f"parameter model={evil!r} matches nothing" in proc.stderr
+    assert query_rows(built.out, "table3", "--param", "model=GPT-2")
 
 
 def test_unknown_parameter(built: Built):
@@ -211,7 +213,9 @@ def test_typed_parameters(tmp_path: Path):
         qf.bindings({"n": "1", "thing": "<x> } ; DROP"}, prefixes)
     terms = qf.bindings({"n": "3", "thing": "gao:C1"}, prefixes)
     assert terms["thing"].value == "https://w3id.org/genai-openness/ontology#C1"
-    assert "VALUES (?n ?thing)" in qf.with_values(terms)
+    bound = qf.with_values(terms)  # the required one opens the group, the optional one trails
+    assert 'WHERE {\n  VALUES (?n) { ("3"^^<http://www.w3.org/2001/XMLSchema#integer>) }\n' in bound
+    assert bound.endswith("VALUES (?thing) { (<https://w3id.org/genai-openness/ontology#C1>) }\n")
 
 
 def test_declared_parameter_must_be_used(tmp_path: Path):

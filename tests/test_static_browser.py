@@ -1,6 +1,7 @@
 """The static release as a person sees it on a plain static host, in headless Chromium: a model's
 page at its IRI's path with its profile and its badge (the image loads, the snippets are there),
-and a link to another resource that works without any server configuration."""
+and a link to another resource that works without any server configuration (the home page's
+overview: tests/test_front.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from static_hosts import PlainStaticServer
 
-from browser import driver, missing_chromium, quit_driver
+from browser import session
 
 BASE = "https://w3id.org/genai-openness/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_chromium()
-    if reason:
-        pytest.skip(reason)
-    b = driver()
-    try:
-        yield b
-    finally:
-        quit_driver(b)
+browser = pytest.fixture(scope="module", name="browser")(session)
 
 
 @pytest.fixture(scope="module")
@@ -66,32 +58,3 @@ def test_links_between_resources_work_on_a_plain_host(host: PlainStaticServer, b
     browser.find_element(By.LINK_TEXT, "Turtle").click()
     WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith("/meta/index.ttl"))
     assert "primaryTopic" in browser.find_element(By.TAG_NAME, "body").text
-
-
-def test_home_page_overview_filters_and_sorts(host: PlainStaticServer, browser):
-    from selenium.webdriver.common.keys import Keys
-
-    browser.get(host.url)
-    rows = browser.find_elements(By.CSS_SELECTOR, "#overview tbody tr")
-    assert len(rows) == 40
-    assert len(rows[0].find_elements(By.CSS_SELECTOR, "td.level")) == 12
-    box = browser.find_element(By.ID, "overview-filter")
-    box.send_keys("llama")
-    shown = [r.find_element(By.TAG_NAME, "td").text for r in rows if r.is_displayed()]
-    assert shown and all("llama" in name.lower() for name in shown)
-    assert browser.find_element(By.ID, "overview-count").text == f"{len(shown)} of 40 models"
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    header = browser.find_element(By.CSS_SELECTOR, "#overview thead th")
-
-    def names() -> list[str]:
-        return [
-            r.find_element(By.TAG_NAME, "td").text
-            for r in browser.find_elements(By.CSS_SELECTOR, "#overview tbody tr")
-        ]
-
-    header.click()
-    ascending = names()
-    assert len(ascending) == 40 and ascending[0].casefold() < ascending[-1].casefold()
-    header.click()
-    assert names() == ascending[::-1]

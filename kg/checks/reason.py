@@ -5,6 +5,11 @@ model's list of assessments is closed (owlready2's `close_world`, so that the un
 restriction of gao:FullyClosedModel can be decided under OWL's open world), and HermiT checks
 consistency and classifies. The members of the defined model classes are compared with the
 members the SPARQL rule (queries/derive/40-model-classes.rq) derived: both must agree.
+
+HermiT's cost grows faster than the data (over 11 minutes at 400 models), so reasoning can be
+scoped: the ontology plus the asserted facts of some models (`models`; the facts read by
+queries/internal/reason-scope.rq: each model's statements, its assessments' and the types of
+what they point to). The result says what was checked.
 """
 
 from __future__ import annotations
@@ -27,6 +32,28 @@ DEFINED_CLASSES = ("OpenWeightsModel", "FullyOpenDeploymentModel", "FullyClosedM
 
 
 @dataclass
+class Scope:
+    """What the reasoner was given: the ontology and all asserted data, or the ontology and the
+    asserted facts of some models."""
+
+    models: list[str]  # the models' IRIs; empty: every model
+    triples: int = 0  # asserted triples given to the reasoner, the ontology's included
+    ontology_triples: int = 0
+
+    def describe(self) -> str:
+        data = (
+            "all asserted data"
+            if not self.models
+            else f"the asserted facts of {len(self.models)} model(s) "
+            f"({', '.join(m.rsplit('/', 1)[-1] for m in self.models)})"
+        )
+        return (
+            f"the ontology ({self.ontology_triples} triples) and {data}: "
+            f"{self.triples} triples in all"
+        )
+
+
+@dataclass
 class ReasoningResult:
     consistent: bool
     reasoner: str
@@ -34,6 +61,7 @@ class ReasoningResult:
     derived: dict[str, list[str]]  # defined class -> model IRIs, by the SPARQL rules
     seconds: float = 0.0
     disagreements: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    scope: Scope = field(default_factory=lambda: Scope([]))
 
     @property
     def agrees(self) -> bool:
@@ -64,6 +92,26 @@ def asserted_triples(store: OxigraphStore, base: str) -> list[ox.Triple]:
     ]
 
 
+def scoped_triples(store: OxigraphStore, base: str, models: list[str]) -> list[ox.Triple]:
+    """The ontology's triples, then each model's asserted facts (queries/internal/
+    reason-scope.rq), each triple once."""
+    out = ontology_triples(store, base)
+    seen = set(out)
+    query = parse_query_file(resource_dir("queries") / "internal" / "reason-scope.rq")
+    derived = ox.Literal(f"{base}graph/derived/")
+    for model in models:
+        for t in store.construct(query, {"model": ox.NamedNode(model), "derived": derived}):
+            if t not in seen:
+                seen.add(t)
+                out.append(t)
+    return out
+
+
+def ontology_triples(store: OxigraphStore, base: str) -> list[ox.Triple]:
+    query = parse_query_file(resource_dir("queries") / "internal" / "graph-triples.rq")
+    return store.construct(query, {"graph": ox.NamedNode(f"{base}graph/ontology")})
+
+
 def derived_members(store: OxigraphStore) -> dict[str, list[str]]:
     query = parse_query_file(resource_dir("queries") / "internal" / "model-classes.rq")
     members: dict[str, list[str]] = {c: [] for c in DEFINED_CLASSES}
@@ -72,13 +120,17 @@ def derived_members(store: OxigraphStore) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in members.items()}
 
 
-def reason(store: OxigraphStore, base: str) -> ReasoningResult:
+def reason(store: OxigraphStore, base: str, models: list[str] | None = None) -> ReasoningResult:
+    """Check consistency and classify: the ontology and all asserted data, or with `models`
+    (IRIs) the ontology and those models' facts only; the classes are compared with the SPARQL
+    rules' for the models checked."""
     import time
 
     import owlready2
 
     java_version()
-    triples = asserted_triples(store, base)
+    triples = scoped_triples(store, base, models) if models else asserted_triples(store, base)
+    scope = Scope(sorted(models or []), len(triples), len(ontology_triples(store, base)))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kg-reason-") as tmp:
         path = Path(tmp) / "graph.nt"
@@ -98,7 +150,12 @@ def reason(store: OxigraphStore, base: str) -> ReasoningResult:
                 owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
             return ReasoningResult(
-                False, "HermiT", {}, derived_members(store), time.perf_counter() - start
+                False,
+                "HermiT",
+                {},
+                _within(derived_members(store), scope),
+                time.perf_counter() - start,
+                scope=scope,
             )
         except owlready2.OwlReadyJavaError as exc:  # pragma: no cover - depends on the JVM
             raise KgError(f"HermiT failed: {exc}") from None
@@ -107,11 +164,20 @@ def reason(store: OxigraphStore, base: str) -> ReasoningResult:
             for name in DEFINED_CLASSES
         }
     seconds = time.perf_counter() - start
-    derived = derived_members(store)
+    inferred = _within(inferred, scope)
+    derived = _within(derived_members(store), scope)
     disagreements = {}
     for name in DEFINED_CLASSES:
         only_owl = sorted(set(inferred[name]) - set(derived.get(name, [])))
         only_sparql = sorted(set(derived.get(name, [])) - set(inferred[name]))
         if only_owl or only_sparql:
             disagreements[name] = {"reasoner only": only_owl, "sparql only": only_sparql}
-    return ReasoningResult(True, "HermiT", inferred, derived, seconds, disagreements)
+    return ReasoningResult(True, "HermiT", inferred, derived, seconds, disagreements, scope)
+
+
+def _within(members: dict[str, list[str]], scope: Scope) -> dict[str, list[str]]:
+    """The members among the models checked (all of them when the scope is the whole graph)."""
+    if not scope.models:
+        return members
+    wanted = set(scope.models)
+    return {name: [m for m in found if m in wanted] for name, found in members.items()}

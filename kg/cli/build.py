@@ -78,6 +78,6 @@ def build(
     console.print(f"  consistency report: {out_dir / 'current' / 'reports' / 'errata.md'}")
     console.print(
         f"  figures: {out_dir / 'current' / 'figures'}/"
-        " (figure4, table3-heatmap, definitions; png, svg)"
+        " (figure4, table3-heatmap, definitions, coverage; png, svg)"
     )
     console.print("Next: kg validate · kg reason · kg query errata · kg query --list")

@@ -256,7 +256,7 @@ def hf(
 
         def counted(records: Iterator[HubRecord]) -> Iterator[HubRecord]:
             for r in records:
-                keys.update(r.license_keys())
+                keys.update(r.licenses_as_written())
                 yield r
 
         target, info = write_import(
@@ -322,8 +322,9 @@ def _fetch(cache: Path, limit: int | None, page_size: int, refresh: bool, retrie
 
 
 def unresolved_keys(keys: Counter[str]) -> Counter[str]:
-    """The license keys the knowledge base does not resolve, by the build's own rule
-    (queries/derive/60-hub-license.rq) run on the curated sources and one stand-in per key."""
+    """The license strings the knowledge base resolves to neither a license record nor a status,
+    by the build's own rule (queries/derive/62-license-strings.rq, which resolves every
+    source's strings) run on the curated sources and one stand-in per string."""
     import pyoxigraph as ox
 
     from kg.checks.derive import rules
@@ -337,9 +338,10 @@ def unresolved_keys(keys: Counter[str]) -> Counter[str]:
     store.add_quads(assemble())  # the curated sources: the license knowledge base
     stand_in = {ox.NamedNode(f"urn:kg:license-key:{i}"): k for i, k in enumerate(sorted(keys))}
     store.add_quads(
-        ox.Quad(s, gao("licenseKey"), ox.Literal(k), ox.DefaultGraph()) for s, k in stand_in.items()
+        ox.Quad(s, gao("licenseAsWritten"), ox.Literal(k), ox.DefaultGraph())
+        for s, k in stand_in.items()
     )
-    rule = next(r for r in rules() if r.slug == "hub-license")
+    rule = next(r for r in rules() if r.slug == "license-strings")
     resolved = {
         stand_in[t.subject]
         for t in store.construct(rule.query)

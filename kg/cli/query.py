@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyoxigraph as ox
 import typer
@@ -15,7 +18,12 @@ from kg.errors import QueryError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kg.store.base import QueryResult
+    from kg.store.base import GraphStore, QueryResult
+    from kg.store.queries import QueryFile
+
+
+MAX_SPELLINGS = 3  # other spellings of one parameter tried after an empty answer
+MAX_TRIES = 12  # runs of the query with other spellings, at most
 
 
 class Format(StrEnum):
@@ -68,8 +76,75 @@ def query(
         prefixes = opened.base.prefixes()
         terms = qf.bindings(_parse_params(param or []), prefixes)
         result = opened.store.run(qf, terms)
-        _print(result, fmt, console, prefixes)
+        answer: QueryResult | Solutions = result
+        if terms and isinstance(result, ox.QuerySolutions):
+            answer = _answer_or_respell(opened.store, qf, terms, result)
+        _print(answer, fmt, console, prefixes)
         opened.store.close()
+
+
+def _answer_or_respell(
+    store: GraphStore, qf: QueryFile, terms: dict[str, Any], result: ox.QuerySolutions
+) -> ox.QuerySolutions | Solutions:
+    """The answer of a query with parameters. When it is empty, each parameter is tried as
+    the graph spells it (ignoring case and language tag: `gpt-2` as `GPT-2`, `LLaMA-2` as
+    `"LLaMA-2"@en`), and the first spelling that answers is kept (said on stderr); a
+    parameter that no literal or IRI of the graph spells is a QueryError."""
+    variables, rows = result.variables, list(result)
+    if rows:
+        return Solutions(variables, rows)
+    from kg.store.queries import parse_query_file, queries_dir
+
+    spellings = parse_query_file(queries_dir() / "internal" / "spellings.rq")
+    choices: list[list[tuple[str, Any]]] = []
+    for name, term in terms.items():
+        if not isinstance(term, ox.Literal | ox.NamedNode):
+            continue
+        found = [
+            r["term"]
+            for r in store.select(spellings, {"key": ox.Literal(term.value.lower())}).rows
+            if isinstance(r["term"], type(term))
+        ]
+        if not found:
+            raise QueryError(
+                f"query '{qf.name}': parameter {name}={term.value!r} matches nothing in the "
+                "graph (no literal or IRI is spelled that way, in any case)"
+            )
+        others = sorted(
+            {str(f): f for f in found if f != term}.values(),
+            key=lambda f: (f.value != term.value, str(f)),
+        )
+        choices.append([(name, term)] + [(name, o) for o in others[:MAX_SPELLINGS]])
+    # every combination of spellings, fewest changes first, up to MAX_TRIES runs
+    combos = sorted(
+        itertools.product(*choices),
+        key=lambda c: sum(t is not terms[n] for n, t in c),
+    )
+    for combo in combos[1 : MAX_TRIES + 1]:
+        changed = {n: t for n, t in combo if t is not terms[n]}
+        again = store.run(qf, {**terms, **changed})
+        got = list(again) if isinstance(again, ox.QuerySolutions) else []
+        if got and isinstance(again, ox.QuerySolutions):
+            for name, other in changed.items():
+                shown = other.value if isinstance(other, ox.NamedNode) else str(other)
+                print(
+                    f"kg query: parameter {name}={terms[name].value!r} matched as {shown} "
+                    "(as the graph spells it)",
+                    file=sys.stderr,
+                )
+            return Solutions(again.variables, got)
+    return Solutions(variables, rows)
+
+
+@dataclass
+class Solutions:
+    """A SELECT answer already read: its variables and rows."""
+
+    variables: list[ox.Variable]
+    rows: list[ox.QuerySolution]
+
+    def __iter__(self) -> Iterator[ox.QuerySolution]:
+        return iter(self.rows)
 
 
 def _list(console: Console) -> None:
@@ -85,7 +160,7 @@ def _list(console: Console) -> None:
 
 
 def _print(
-    result: QueryResult,
+    result: QueryResult | Solutions,
     fmt: Format,
     console: Console,
     prefixes: dict[str, str],
@@ -105,7 +180,13 @@ def _print(
         out.write(serialize_select(names, rows, "csv").body)
         return
     if fmt is Format.json:
-        out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
+        if isinstance(result, Solutions):
+            from kg.serve.protocol import serialize_select
+
+            names = [v.value for v in result.variables]
+            out.write(serialize_select(names, ([s[n] for n in names] for s in result), "json").body)
+        else:
+            out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
         out.write(b"\n")
         return
     from rich.table import Table

@@ -103,8 +103,8 @@ def serve(
 ) -> None:
     """Serve the current release: SPARQL 1.1 Protocol at /sparql, a page and RDF per resource."""
     from kg.release.release import Release
-    from kg.serve.app import ServeConfig
-    from kg.serve.app import serve as run_serve
+    from kg.serve.config import ServeConfig
+    from kg.serve.server import serve as run_serve
 
     with user_errors():
         if timeout <= 0 or max_rows < 1 or workers < 1 or worker_memory < 0 or max_bytes < 1:

@@ -72,7 +72,7 @@ def fmti_quads(data: Imported | None, base: Base, p: Provenance | None = None) -
             else:
                 developer = base.iri("fmti", "developer", dev)
                 g.add(developer, A, NamedNode(PROV + "Agent"))
-                g.add(developer, LABEL, Literal(s.developer))
+                g.add(developer, LABEL, Literal(s.developer, language="en"))
             g.add(assessment, gao("assessedDeveloper"), developer)
             g.add(assessment, gao("notationInSource"), Literal(s.developer))
             if s.model:
@@ -106,7 +106,11 @@ def fmti_quads(data: Imported | None, base: Base, p: Provenance | None = None) -
     )
     meta.add(graph, PROV + "wasDerivedFrom", dataset)
     meta.add(dataset, A, NamedNode(PROV + "Entity"))
-    meta.add(dataset, LABEL, Literal(f"{TITLE} (stanford-crfm/fmti, imported with kg import fmti)"))
+    meta.add(
+        dataset,
+        LABEL,
+        Literal(f"{TITLE} (stanford-crfm/fmti, imported with kg import fmti)", language="en"),
+    )
     meta.add(dataset, PROV + "wasDerivedFrom", NamedNode(UPSTREAM))
     meta.add(dataset, DCTERMS + "source", NamedNode(UPSTREAM))
     meta.add(dataset, DCTERMS + "license", NamedNode(LICENSE))

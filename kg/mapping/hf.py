@@ -3,9 +3,10 @@
 Each repository is a `gao:HubModel` at `{base}hf-model/{owner}/{name}` (the Hub id kept exactly:
 ids differ by case on the Hub). What the record states is kept as stated: the declared license
 texts, the card's license name and link (as text, never followed), gating, base models by kind
-of derivation, datasets and arXiv papers as links, counts and dates. The license key each
-license is looked up by is written beside them; which license record it resolves to, and the
-weights' level, are derived by rules (queries/derive/), never here.
+of derivation, datasets and arXiv papers as links, counts and dates. Each license is also
+written as `gao:licenseAsWritten` (the card's license_name for 'other'), the property every
+source's license strings carry: which license record it resolves to (rule 62, through the
+license knowledge base) and the weights' level (rule 70) are derived, never written here.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iter
             "declaredLicenseText",
             "licenseName",
             "licenseLink",
-            "licenseKey",
             "gating",
             "trainedOn",
             "describedInPaper",
@@ -59,6 +59,7 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iter
         )
     }
     hub_model = gao("HubModel")
+    as_written = gao("licenseAsWritten")  # what rule 62 resolves, as for every source
     dsource = NamedNode(DCTERMS + "source")
     creator = NamedNode(DCTERMS + "creator")
     created = NamedNode(DCTERMS + "created")
@@ -72,7 +73,7 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iter
             return Quad(s, p, o, graph)
 
         yield q(A, hub_model)
-        yield q(LABEL, Literal(r.id))
+        yield q(LABEL, Literal(r.id, language="en"))
         yield q(pred["hubId"], Literal(r.id))
         yield q(dsource, source)
         yield q(see_also, NamedNode(f"{site}/{r.id}"))
@@ -80,8 +81,8 @@ def hf_quads(records: Iterable[HubRecord], base: Base, meta: Provenance) -> Iter
             yield q(creator, Literal(r.author))
         for text in r.licenses:
             yield q(pred["declaredLicenseText"], Literal(text))
-        for key in r.license_keys():
-            yield q(pred["licenseKey"], Literal(key))
+        for written in r.licenses_as_written():
+            yield q(as_written, Literal(written))
         if r.license_name:
             yield q(pred["licenseName"], Literal(r.license_name))
         if r.license_link:
@@ -127,7 +128,8 @@ def provenance(base: Base, meta: Provenance) -> Iterator[Quad]:
         Literal(
             f"Hugging Face Hub model listing ({meta.records} repositories, read "
             f"{meta.retrieved} from {meta.upstream or Path(meta.folder).name}, "
-            "imported with kg import hf)"
+            "imported with kg import hf)",
+            language="en",
         ),
         g,
     )

@@ -28,6 +28,8 @@ class BadgeSection(Protocol):
 
     def view(self, model: str, here: str) -> BadgeView | None: ...
 
+    def definition_view(self, model: str, definition: str, here: str) -> BadgeView | None: ...
+
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -147,7 +149,7 @@ class Site:
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
         self.sources_q = parse_query_file(folder / "model-sources.rq")
-        self.overview_q = parse_query_file(folder / "overview.rq")
+        self.explain_q = parse_query_file(resource_dir("queries") / "explain.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
@@ -207,6 +209,11 @@ class Site:
                 for ext, (_f, media, name) in VARIANTS.items()
             ],
             model=self.model_section(iri, here) if GAO + "AIModel" in types else None,
+            explanation=(
+                self.explanation_section(iri, here)
+                if GAO + "AIModel" in types or GAO + "SourceModel" in types
+                else None
+            ),
             evaluation=(
                 self.evaluation_section(iri) if GAO + "LicenseEvaluation" in types else None
             ),
@@ -271,6 +278,50 @@ class Site:
             ],
             "sources": self.sources_section(model, here),
         }
+
+    def explanation_section(self, iri: str, here: str) -> list[dict[str, Any]]:
+        """Each definition's verdict on the model, condition by condition, with the checks, the
+        record each rests on and where that comes from (queries/explain.rq, as `kg explain`)."""
+        definitions: dict[str, dict[str, Any]] = {}
+        for r in self.store.select(self.explain_q, {"model": ox.NamedNode(iri)}).rows:
+            v = {k: (t.value if t is not None else "") for k, t in r.items()}
+            d = definitions.setdefault(
+                v["definition"],
+                {
+                    "definition": v["definition"],
+                    "version": v.get("version", ""),
+                    "verdict": v.get("verdict", ""),
+                    "badge": None
+                    if self.badges is None
+                    else self.badges.definition_view(iri, v["definition"], here),
+                    "conditions": {},
+                },
+            )
+            c = d["conditions"].setdefault(
+                v["condition"],
+                {
+                    "condition": v["condition"],
+                    "outcome": v["outcome"],
+                    "fraction": v.get("fraction", ""),
+                    "checks": [],
+                },
+            )
+            if v.get("check"):
+                fact, record = r.get("fact"), v.get("record", "")
+                c["checks"].append(
+                    {
+                        "text": v["check"],
+                        "outcome": v.get("check_outcome") or v["outcome"],
+                        "fact": self.link(fact.value, here) if fact is not None else None,
+                        "source": v.get("source", ""),
+                        "record": (
+                            self.link(record, here, record)
+                            if record.startswith(("http://", "https://"))
+                            else record
+                        ),
+                    }
+                )
+        return [{**d, "conditions": list(d["conditions"].values())} for d in definitions.values()]
 
     def sources_section(self, model: dict[str, ox.NamedNode], here: str) -> dict[str, Any] | None:
         """Every source's judgments side by side, one row per component, one column per source
@@ -366,55 +417,33 @@ class Site:
         data = self.triples(iri) if triples is None else triples
         return ox.serialize(data, format=VARIANTS[ext][0], prefixes=self.base_prefixes()) or b""
 
-    def index(self, links: list[tuple[str, str]]) -> str:
+    def index(
+        self,
+        links: list[tuple[str, str]],
+        overview: dict[str, Any] | None = None,
+        *,
+        search_action: str = "",
+        compare_action: str | None = None,
+    ) -> str:
         """The home page (templates/index.html.j2): `links` (path, text) first, then the
-        models of Table 3, then the resources by kind."""
+        overview of every model (`kg.outputs.overview.Overview.view`), then the resources by
+        kind. `search_action`: where the search form goes (the page itself by default);
+        `compare_action`: the compare view's path, when there is one (the server)."""
         by_kind: dict[str, list[str]] = defaultdict(list)
         for iri in self.subjects():
             by_kind[iri[len(self.base) :].split("/", 1)[0]].append(iri)
         return render(
             "index.html.j2",
             links=[Link(text, path) for path, text in links],
-            overview=self.overview(),
+            overview=overview,
+            search_action=search_action,
+            compare_action=compare_action,
             kinds=[
                 (kind, [self.link(i, "index.html") for i in by_kind[kind]])
                 for kind in INDEX_KINDS
                 if by_kind.get(kind)
             ],
         )
-
-    def overview(self) -> dict[str, Any] | None:
-        """Every model the paper's Table 3 assesses: one row, one coloured cell per component
-        (None when there is none)."""
-        source = ox.NamedNode(self.base + "source/paper/table-3")
-        rows = self.store.select(self.overview_q, {"source": source}).rows
-        models: dict[str, dict[str, str]] = {}
-        names: dict[str, tuple[str, str]] = {}
-        components: dict[str, int] = {}
-        for r in rows:
-            model = r["model"].value
-            names.setdefault(
-                model, (r["label"].value, r["developer"].value if r.get("developer") else "")
-            )
-            components.setdefault(r["component"].value, int(r["position"].value))
-            models.setdefault(model, {}).setdefault(r["component"].value, r["value"].value)
-        if not models:
-            return None
-        columns = sorted(components, key=components.__getitem__)
-        return {
-            "columns": columns,
-            "rows": [
-                {
-                    "link": self.link(model, "index.html", names[model][0]),
-                    "developer": names[model][1],
-                    "cells": [
-                        {"value": v, "colour": COLOURS.get(level_key(v), "#fff")}
-                        for v in (cells.get(c, "") for c in columns)
-                    ],
-                }
-                for model, cells in models.items()
-            ],
-        }
 
     def base_prefixes(self) -> dict[str, str]:
         return {k: v for k, v in self.prefixes.items() if k != "kg"}

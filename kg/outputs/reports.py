@@ -1,7 +1,8 @@
 """Build outputs for people: the consistency report (errata) and the figures.
 
-Both are computed from the store by library queries (`errata`, `figure4`, `table3`), so what a
-person reads is exactly what an analyst gets from `kg query`.
+Both are computed from the store by library queries (`errata`, `figure4`, `table3`,
+`definitions`, `coverage`), so what a person reads is exactly what an analyst gets from
+`kg query`.
 """
 
 from __future__ import annotations
@@ -188,6 +189,8 @@ def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
     definitions: dict[str, None] = {}
     cells: dict[tuple[str, str], str] = {}
     for r in rows:
+        if r["verdict"] not in VERDICT_COLOURS:
+            continue  # a score (the EOSAI openness score), not a class: no colour of its own
         models.setdefault(r["name"])
         definition = r["definition"].rsplit("#", 1)[-1]
         definitions.setdefault(definition)
@@ -212,6 +215,52 @@ def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
     return _finish(plt, fig, ax, title, path)
 
 
+def coverage_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
+    """Which models each source judges and where the sources overlap (`kg query coverage`): a
+    source x source grid whose cells count the models (or families) both judge, the diagonal
+    the source's own, shaded by the share of the row source's models. Its size is the number of
+    sources, whatever the number of models: readable at any N."""
+    import textwrap
+
+    plt = _matplotlib()
+    sources: dict[str, None] = {}
+    shared: dict[tuple[str, str], int] = {}
+    judgments: dict[str, str] = {}
+    for r in rows:
+        sources.setdefault(r["source"])
+        shared[(r["source"], r["other"])] = int(r["models"])
+        if r["source"] == r["other"] and r["judgments"]:
+            judgments[r["source"]] = r["judgments"]
+    if not sources:
+        return []
+    names = list(sources)
+    own = {s: shared.get((s, s), 0) for s in names}
+    grid = [[shared.get((a, b), 0) / own[a] if own[a] else 0.0 for b in names] for a in names]
+    side = 2.5 + 1.3 * len(names)
+    fig, ax = plt.subplots(figsize=(side + 2, side))
+    ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="equal")
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            count = shared.get((a, b), 0)
+            dark = grid[i][j] > 0.6
+            text = f"{count:,}" + (" models" if i == j else "")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black"
+            )
+    short = [textwrap.fill(n, 28) for n in names]
+    rows_labels = [
+        f"{s}\n({own[n]:,} models, {int(judgments.get(n, '0')):,} judgments)"
+        for s, n in zip(short, names, strict=True)
+    ]
+    ax.set_yticks(range(len(names)), rows_labels, fontsize=7)
+    ax.set_xticks(range(len(names)), short, rotation=30, ha="right", fontsize=7)
+    ax.set_xlabel(
+        "shade: the share of the row source's models the column source judges too", fontsize=7
+    )
+    title = "Coverage and overlap: models (or families) judged by both sources (kg query coverage)"
+    return _finish(plt, fig, ax, textwrap.fill(title, 60), path)
+
+
 def write_reports(store: OxigraphStore, release: Path) -> list[Path]:
     """Write reports/errata.md and figures/ into a release folder."""
     reports = release / "reports"
@@ -225,4 +274,5 @@ def write_reports(store: OxigraphStore, release: Path) -> list[Path]:
     written += figure4(_rows(store, "figure4"), figures / "figure4")
     written += heatmap(_rows(store, "table3"), figures / "table3-heatmap")
     written += definitions_matrix(_rows(store, "definitions"), figures / "definitions")
+    written += coverage_matrix(_rows(store, "coverage"), figures / "coverage")
     return written

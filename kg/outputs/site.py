@@ -35,6 +35,7 @@ from kg.outputs.linked import (
     static_path,
     write_resources,
 )
+from kg.outputs.overview import write_home
 from kg.outputs.pages import Site
 from kg.outputs.templating import render
 from kg.release.release import Release
@@ -451,13 +452,18 @@ def publish(
             ("void.ttl", "VoID/DCAT description"),
             ("dumps/", "dumps"),
         ]
-        (staging / "index.html").write_text(pages.index(links), encoding="utf-8")
+        write_home(pages, staging, links)
         (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
         for iri, openness in sorted(badges.all().items()):
             image, path = badges.image(openness), badges.path(iri)
             if image is not None and path is not None:
                 (staging / path).parent.mkdir(parents=True, exist_ok=True)
                 (staging / path).write_text(image, encoding="utf-8")
+        for verdict in badges.verdicts():  # one per model and definition
+            path = badges.verdict_path(verdict)
+            if path is not None:
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_text(badges.verdict_image(verdict), encoding="utf-8")
         paths = [f"{static_path(iri, base)}/" for iri in written]
         files = {
             ".htaccess": hosting.htaccess(public),

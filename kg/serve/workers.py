@@ -44,6 +44,7 @@ from kg.serve.protocol import (
     serialize_graph_capped,
     serialize_select,
 )
+from kg.store.syntax import readable as readable_syntax
 
 
 @dataclass
@@ -110,7 +111,7 @@ def answer(store: ox.Store, request: QueryRequest, settings: WorkerSettings) -> 
     try:
         result = store.query(request.query, **options)
     except SyntaxError as exc:
-        return _error(400, f"SPARQL syntax error: {exc}")
+        return _error(400, f"SPARQL syntax error at {readable_syntax(str(exc), request.query)}")
     except Exception as exc:
         return _error(400, f"the query could not be evaluated: {exc}")
     try:

@@ -80,15 +80,16 @@ class HubRecord:
         }
         return json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
 
-    def license_keys(self) -> tuple[str, ...]:
-        """What the license is looked up by: the card's license_name for 'other', else the text."""
-        keys = []
+    def licenses_as_written(self) -> tuple[str, ...]:
+        """The licenses as the record writes them, for the license knowledge base to resolve
+        (rule 62, as every source's): the card's license_name where the license is 'other',
+        else the declared text. Not normalised: the rule matches case-folded keys itself."""
+        written: list[str] = []
         for text in self.licenses:
             use = self.license_name if text.casefold() == "other" and self.license_name else text
-            key = normalise(use)
-            if key not in keys:
-                keys.append(key)
-        return tuple(keys)
+            if use not in written:
+                written.append(use)
+        return tuple(written)
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,6 @@ class Malformed(Exception):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         self.message = message
-
-
-def normalise(text: str) -> str:
-    """The matching key of a license string: case-folded, whitespace collapsed, trimmed (the
-    license knowledge base's alias keys are made the same way)."""
-    return " ".join(text.split()).casefold()
 
 
 def _strings(value: Any, name: str) -> list[str]:

@@ -121,6 +121,7 @@ EMPTY = {
     "license-coverage",
     "unresolved-licenses",
     "transparency",
+    "eosai-scores",
 }
 
 

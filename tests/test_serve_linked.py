@@ -39,6 +39,14 @@ def test_badge_is_served_at_the_static_path(server: KgServer, published: Path):
     with pytest.raises(urllib.error.HTTPError) as err:
         fetch(server.url + "badge/model/no-such-model.svg")
     assert err.value.code == 404
+    # a model's badge under one definition, as the static release has it
+    path = "badge/model/llama-2/osaid-1-0.svg"
+    status, headers, body = fetch(server.url + path)
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml"
+    assert body == (published / path).read_bytes()
+    with pytest.raises(urllib.error.HTTPError) as err:
+        fetch(server.url + "badge/model/llama-2/no-such-definition.svg")
+    assert err.value.code == 404
 
 
 def test_link_header_and_document_paths(server: KgServer):

@@ -238,6 +238,111 @@ def test_model_page_sets_every_source_side_by_side(everything):
     assert "What each source says" not in site.render(BASE + "model/gpt-4")
 
 
+def _verdicts(out: Path, model: str) -> dict[str, tuple[str, dict[str, str], list[str]]]:
+    """definition -> (verdict, {condition: outcome}, [texts of the checks])."""
+    got: dict[str, tuple[str, dict[str, str], list[str]]] = {}
+    for r in rows(out, "explain", model=NamedNode(BASE + "model/" + model)):
+        _verdict, outcomes, checks = got.setdefault(r["definition"], (r["verdict"], {}, []))
+        outcomes[r["condition"]] = r["outcome"]
+        checks.append(f"{r['check_outcome'] or r['outcome']}: {r['check']}")
+    return got
+
+
+OSAID = "Open Source AI Definition 1.0 (OSI)"
+EU = "EU AI Act open-source exemption (Art. 53(2))"
+LEVELS = "Openness levels of Eiras et al. (2024)"
+SCORE = "European Open Source AI Index openness score"
+
+
+def test_definitions_on_a_model_only_eosai_judges(everything):
+    """BLOOMZ (EOSAI alone): each definition runs on the index's parameter judgments and its
+    end-model license resolved through the knowledge base; each failed check names the record."""
+    out, _ws, _procs = everything
+    v = _verdicts(out, "bloomz")
+    assert v[OSAID][0] == "not conformant"
+    assert v[OSAID][1]["parameters under OSI-approved terms"] == "failed"
+    assert (
+        "failed: model architecture and weights (European Open Source AI Index 'End User Model "
+        "Weights': open): D4 under BigScience RAIL License v1.0 (not OSI approved)"
+    ) in v[OSAID][2]
+    # EOSAI names no license for the training code: undetermined, never guessed
+    assert v[OSAID][1]["code under OSI-approved licenses"] == "undetermined"
+    assert v[EU][0] == "not eligible"
+    assert v[EU][1]["free and open-source licence"] == "failed"
+    assert any("use-based restrictions (European Open Source AI Index" in c for c in v[EU][2])
+    assert v[LEVELS][0] == "open weights"
+    assert v[SCORE][0] == "score 0.786"
+    assert v[SCORE][1] == {"every applicable parameter open": "failed"}
+
+
+def test_definitions_on_a_model_only_mot_describes(everything):
+    """OLMo-7B (MOT alone): component licenses as written, resolved through the knowledge base;
+    the record lists no weights, so whatever turns on the weights is undetermined, and says so."""
+    out, _ws, _procs = everything
+    v = _verdicts(out, "olmo-7b")
+    assert v[OSAID][0] == "undetermined"
+    assert v[OSAID][1]["parameters under OSI-approved terms"] == "undetermined"
+    assert "undetermined: no source in the graph assesses what the condition needs" in v[OSAID][2]
+    assert (
+        "met: pre-training code (Model Openness Framework 1.0 (Model Openness Tool) 'Training "
+        "code' under 'Apache 2.0'): C5 under Apache License 2.0 (OSI approved)"
+    ) in v[OSAID][2]
+    assert v[EU][0] == "undetermined"
+    assert v[EU][1]["parameters including weights public"] == "undetermined"
+    assert v[LEVELS][0] == "partly open"
+
+
+def test_definitions_need_each_component_once(everything):
+    """Falcon-40B-instruct: EOSAI's two weights judgments (LLM and RL weights, D5 by Apache-2.0)
+    do not make the deployment fully open without the inference code, which no source judges;
+    its closed 'open code' (broader than pre-training code) does not say the pre-training code
+    is closed."""
+    out, _ws, _procs = everything
+    v = _verdicts(out, "falcon-40b-instruct")
+    assert v[LEVELS][1]["deployment fully open (C5, D5)"] == "undetermined"
+    assert v[LEVELS][0] == "open weights"
+    assert v[OSAID][1]["parameters under OSI-approved terms"] == "met"
+    assert v[OSAID][1]["code under OSI-approved licenses"] == "undetermined"
+    assert v[EU][1]["free and open-source licence"] == "met"
+    assert v[EU][0] == "undetermined"
+
+
+def eosai_scores(folder: Path) -> dict[str, float]:
+    """The index's score of each file, straight from its YAML (not through the importer): the
+    mean over the index's parameters that have a class, open 1, partial 0.5, closed 0."""
+    import yaml
+
+    points = {"open": 1.0, "partial": 0.5, "closed": 0.0}
+    scores: dict[str, float] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == eosai.TEMPLATE:
+            continue
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        groups = [raw] + [raw[k] for k in ("project",) if isinstance(raw.get(k), dict)]
+        values = [
+            points[v["class"]]
+            for g in groups
+            for k, v in g.items()
+            if k in eosai.PARAMETERS and isinstance(v, dict) and v.get("class") in points
+        ]
+        if values:
+            scores[path.name] = round(sum(values) / len(values), 3)
+    return scores
+
+
+def graph_scores(out: Path) -> dict[str, float]:
+    """file -> the score the eosai-openness-score rule computed."""
+    found: dict[str, float] = {}
+    for r in rows(out, "eosai-scores"):
+        found[r["file"]] = float(r["score"])
+    return found
+
+
+def test_eosai_score_recomputed_equals_the_index(everything):
+    out, _ws, _procs = everything
+    assert graph_scores(out) == eosai_scores(FIXTURES / "eosai" / "good")
+
+
 def test_evidence_and_coverage(everything):
     out, _ws, _procs = everything
     cited = rows(
@@ -462,6 +567,27 @@ def test_real_snapshots_import_and_answer(tmp_path: Path):
     assert {r["source"] for r in said} == {PAPER, EOSAI, MOT}
     assert {r["variant"] for r in said if r["source"] == MOT} >= {"Llama-2-7B", "Llama-2-chat-70B"}
     assert len(rows(out, "table3")) == 480
+    # every definition on every model of every source, each verdict with its conditions
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows(out, "definitions"):
+        definition = r["definition"].rsplit("#", 1)[-1]
+        value = "scored" if definition == "eosai-openness-score" else r["verdict"].rsplit("#")[-1]
+        counts[(definition, value)] = counts.get((definition, value), 0) + 1
+    print("definition verdicts, paper + EOSAI + MOT:", dict(sorted(counts.items())))
+    assert counts[("eosai-openness-score", "scored")] == 193  # one per model file
+    assert sum(n for (d, _), n in counts.items() if d == "mof-1-0") == 273  # one per MOT record
+    judged = {
+        d: {r["model"] for r in rows(out, "definitions") if r["definition"].endswith("#" + d)}
+        for d in ("osaid-1-0", "eu-ai-act-open-source-exemption", "paper-levels")
+    }
+    print("models judged per definition:", {d: len(m) for d, m in judged.items()})
+    # the three run on the same models: every model some source says anything about a component of
+    assert (
+        judged["osaid-1-0"] == judged["eu-ai-act-open-source-exemption"] == judged["paper-levels"]
+    )
+    assert len(judged["osaid-1-0"]) > 40  # not the paper's 40 alone
+    # the EOSAI score recomputed from the judgments equals the index's, file by file
+    assert graph_scores(out) == eosai_scores(data / "eosai")
 
 
 def test_mot_alone_when_its_curated_family_is_absent(tmp_path: Path, sources_dir: Path):

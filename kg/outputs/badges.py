@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg.outputs.pages import BadgeView, local_path
+from kg.outputs.reports import VERDICT_COLOURS
 from kg.paths import resource_dir
 from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
@@ -31,6 +33,40 @@ COLOURS = (  # (least share of open or semi-open components, colour), first matc
     (0.0001, "#ef6c00"),
     (0.0, "#c62828"),
 )
+
+
+UNDECIDED = "#9e9e9e"  # a score, or releases with different verdicts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a model's badge for one definition shows: the definition's short name and the
+    verdict (or the score; several releases' verdicts joined when they differ)."""
+
+    model: str
+    definition: str  # the definition's IRI
+    name: str
+    short: str
+    verdicts: tuple[str, ...]
+    notations: tuple[str, ...]
+
+    @property
+    def slug(self) -> str:
+        return self.definition.rsplit("#", 1)[-1]
+
+    @property
+    def value(self) -> str:
+        return " / ".join(self.verdicts)
+
+    @property
+    def colour(self) -> str:
+        if len(set(self.notations)) != 1:
+            return UNDECIDED
+        return VERDICT_COLOURS.get(self.notations[0], UNDECIDED)
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}: {self.value} (kg explain says why)"
 
 
 def _width(text: str) -> float:
@@ -97,6 +133,10 @@ class Badges:
         self.store = store
         self.base = base
         self.query = parse_query_file(resource_dir("queries") / "pages" / "model-badge.rq")
+        self._seen: dict[str, list[Verdict]] = {}
+        self.verdicts_q = parse_query_file(
+            resource_dir("queries") / "pages" / "model-verdict-badges.rq"
+        )
 
     def path(self, model: str) -> str | None:
         """The badge's path below the base: `badge/model/llama-2.svg`."""
@@ -175,3 +215,59 @@ class Badges:
         if path is None or self.svg(model) is None:
             return None
         return BadgeView("../" * here.count("/") + path, self.snippets(model))
+
+    # --- one badge per model and definition: badge/model/llama-2/osaid-1-0.svg --------------
+    def verdicts(self, model: str | None = None) -> list[Verdict]:
+        """The verdict badges of `model` (every model's when None), by one query."""
+        bindings = {} if model is None else {"model": ox.NamedNode(model)}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self.store.select(self.verdicts_q, bindings).rows:
+            key = (r["model"].value, r["definition"].value)
+            v = found.setdefault(
+                key, {"name": r["name"].value, "short": r["short"].value, "seen": {}}
+            )
+            v["seen"].setdefault(r["verdict"].value, r["notation"].value)
+        return [
+            Verdict(m, d, v["name"], v["short"], tuple(v["seen"]), tuple(v["seen"].values()))
+            for (m, d), v in sorted(found.items())
+        ]
+
+    def verdict_path(self, v: Verdict) -> str | None:
+        local = local_path(v.model, self.base.base)
+        return None if local is None else f"{FOLDER}/{local}/{v.slug}.svg"
+
+    @staticmethod
+    def verdict_image(v: Verdict) -> str:
+        return svg(v.short, v.value, v.colour, v.title)
+
+    def svg_at(self, path: str) -> str | None:
+        """The badge at `path` below the base: a model's (`badge/model/llama-2.svg`) or a
+        model's under one definition (`badge/model/llama-2/osaid-1-0.svg`); None if none."""
+        model = self.model_for(path)
+        if model is None:
+            return None
+        image = self.svg(model)
+        if image is not None:
+            return image
+        owner, _, slug = model.rpartition("/")
+        for v in self.verdicts(owner) if owner else []:
+            if v.slug == slug:
+                return self.verdict_image(v)
+        return None
+
+    def definition_view(self, model: str, definition: str, here: str) -> BadgeView | None:
+        """The badge of `model` under the definition named `definition`, with its snippets."""
+        if model not in self._seen:  # a page asks once per definition: one query per model
+            self._seen = {model: self.verdicts(model)}
+        for v in self._seen[model]:
+            path = self.verdict_path(v)
+            if v.name == definition and path is not None:
+                url = self.base.base + path
+                alt = f"{v.short}: {v.value}"
+                snippets = {
+                    "Markdown": f"[![{alt}]({url})]({model})",
+                    "HTML": f'<a href="{html.escape(model)}"><img src="{html.escape(url)}" '
+                    f'alt="{html.escape(alt)}"></a>',
+                }
+                return BadgeView("../" * here.count("/") + path, snippets)
+        return None

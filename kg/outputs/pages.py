@@ -28,6 +28,8 @@ class BadgeSection(Protocol):
 
     def view(self, model: str, here: str) -> BadgeView | None: ...
 
+    def definition_view(self, model: str, definition: str, here: str) -> BadgeView | None: ...
+
 
 LABEL = RDFS + "label"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
@@ -147,6 +149,7 @@ class Site:
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
         self.sources_q = parse_query_file(folder / "model-sources.rq")
+        self.explain_q = parse_query_file(resource_dir("queries") / "explain.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
@@ -206,6 +209,11 @@ class Site:
                 for ext, (_f, media, name) in VARIANTS.items()
             ],
             model=self.model_section(iri, here) if GAO + "AIModel" in types else None,
+            explanation=(
+                self.explanation_section(iri, here)
+                if GAO + "AIModel" in types or GAO + "SourceModel" in types
+                else None
+            ),
             evaluation=(
                 self.evaluation_section(iri) if GAO + "LicenseEvaluation" in types else None
             ),
@@ -270,6 +278,50 @@ class Site:
             ],
             "sources": self.sources_section(model, here),
         }
+
+    def explanation_section(self, iri: str, here: str) -> list[dict[str, Any]]:
+        """Each definition's verdict on the model, condition by condition, with the checks, the
+        record each rests on and where that comes from (queries/explain.rq, as `kg explain`)."""
+        definitions: dict[str, dict[str, Any]] = {}
+        for r in self.store.select(self.explain_q, {"model": ox.NamedNode(iri)}).rows:
+            v = {k: (t.value if t is not None else "") for k, t in r.items()}
+            d = definitions.setdefault(
+                v["definition"],
+                {
+                    "definition": v["definition"],
+                    "version": v.get("version", ""),
+                    "verdict": v.get("verdict", ""),
+                    "badge": None
+                    if self.badges is None
+                    else self.badges.definition_view(iri, v["definition"], here),
+                    "conditions": {},
+                },
+            )
+            c = d["conditions"].setdefault(
+                v["condition"],
+                {
+                    "condition": v["condition"],
+                    "outcome": v["outcome"],
+                    "fraction": v.get("fraction", ""),
+                    "checks": [],
+                },
+            )
+            if v.get("check"):
+                fact, record = r.get("fact"), v.get("record", "")
+                c["checks"].append(
+                    {
+                        "text": v["check"],
+                        "outcome": v.get("check_outcome") or v["outcome"],
+                        "fact": self.link(fact.value, here) if fact is not None else None,
+                        "source": v.get("source", ""),
+                        "record": (
+                            self.link(record, here, record)
+                            if record.startswith(("http://", "https://"))
+                            else record
+                        ),
+                    }
+                )
+        return [{**d, "conditions": list(d["conditions"].values())} for d in definitions.values()]
 
     def sources_section(self, model: dict[str, ox.NamedNode], here: str) -> dict[str, Any] | None:
         """Every source's judgments side by side, one row per component, one column per source

@@ -189,6 +189,8 @@ def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
     definitions: dict[str, None] = {}
     cells: dict[tuple[str, str], str] = {}
     for r in rows:
+        if r["verdict"] not in VERDICT_COLOURS:
+            continue  # a score (the EOSAI openness score), not a class: no colour of its own
         models.setdefault(r["name"])
         definition = r["definition"].rsplit("#", 1)[-1]
         definitions.setdefault(definition)

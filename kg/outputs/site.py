@@ -459,6 +459,11 @@ def publish(
             if image is not None and path is not None:
                 (staging / path).parent.mkdir(parents=True, exist_ok=True)
                 (staging / path).write_text(image, encoding="utf-8")
+        for verdict in badges.verdicts():  # one per model and definition
+            path = badges.verdict_path(verdict)
+            if path is not None:
+                (staging / path).parent.mkdir(parents=True, exist_ok=True)
+                (staging / path).write_text(badges.verdict_image(verdict), encoding="utf-8")
         paths = [f"{static_path(iri, base)}/" for iri in written]
         files = {
             ".htaccess": hosting.htaccess(public),

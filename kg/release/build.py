@@ -48,7 +48,7 @@ from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
 from kg.outputs.reports import write_reports
 from kg.paths import resource_dir
-from kg.release.integrity import DUMPS, file_digests, sha256_file
+from kg.release.integrity import DUMPS, file_digests
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
 from kg.sources.fmti import load_imported as load_fmti
@@ -229,10 +229,14 @@ def _build_locked(
         finally:
             store.close()
         digest = hashlib.sha256()
+        dump_digests: dict[str, str] = {}
         for name in DUMPS:  # the id covers every dump, so any change in output is a new release
-            with (dumps / name).open("rb") as f:
+            one = hashlib.sha256()
+            with (dumps / name).open("rb") as f:  # read once: the id and each dump's digest
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
+                    one.update(chunk)
+            dump_digests[name] = one.hexdigest()
         build_id = digest.hexdigest()[:16]
 
         manifest = {
@@ -240,8 +244,8 @@ def _build_locked(
             "base": Base(base).base,
             "graphs": dict(sorted(graphs.items())),
             "counts": counts,
-            "dumps": {name: sha256_file(dumps / name) for name in DUMPS},
-            "files": file_digests(staging),
+            "dumps": dump_digests,
+            "files": file_digests(staging, {f"dumps/{n}": d for n, d in dump_digests.items()}),
         }
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n"

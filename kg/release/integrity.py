@@ -29,14 +29,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_digests(release: Path) -> dict[str, dict[str, int | str]]:
+def file_digests(
+    release: Path, known: dict[str, str] | None = None
+) -> dict[str, dict[str, int | str]]:
     """Size and sha256 of every dump and store file of a release (relative path -> digest), the
-    store's volatile files (RocksDB's info log and lock file) left out."""
+    store's volatile files (RocksDB's info log and lock file) left out. `known` gives sha256s
+    already computed (relative path -> hex digest), so that a large dump is read once."""
+    known = known or {}
     files = sorted((release / "dumps").iterdir()) + sorted(
         p for p in (release / "store").iterdir() if not _volatile(p.name)
     )
     return {
-        p.relative_to(release).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        p.relative_to(release).as_posix(): {
+            "bytes": p.stat().st_size,
+            "sha256": known.get(p.relative_to(release).as_posix()) or sha256_file(p),
+        }
         for p in files
     }
 

@@ -43,9 +43,9 @@ class PageRoutes(Handler):
         return FileResponse(file, media_type=DUMP_TYPES[name])
 
     async def badge(self, path: str) -> Response:
-        """A model's openness badge (kg.outputs.badges), at the static release's URL."""
-        model = self.app.badges.model_for(path)
-        image = None if model is None else await asyncio.to_thread(self.app.badges.svg, model)
+        """A model's openness badge, or its badge under one definition (kg.outputs.badges), at
+        the static release's URL."""
+        image = await asyncio.to_thread(self.app.badges.svg_at, path)
         if image is None:
             return self.fail(404, f"no badge at {path}")
         return self.send(200, image.encode(), "image/svg+xml")

@@ -21,6 +21,7 @@ def reason_cmd(
         typer.Option(
             "--model",
             "-m",
+            metavar="NAME",
             help="Reason on the ontology and this model's asserted facts only (its name, slug "
             "or IRI; repeatable): seconds, where the whole graph takes HermiT minutes to hours "
             "beyond a few hundred models.",

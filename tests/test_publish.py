@@ -242,32 +242,53 @@ def test_ontology_documentation(site: Path):
 
 
 def test_home_page_overview_has_every_models_components(built: Built, site: Path):
-    """The home page's table: one row per model, one coloured cell per component, as Table 3."""
+    """The home page's table: one row per model, one coloured cell per component, as Table 3
+    (rows in the overview's own order, cells in Table 3's component order)."""
     from html.parser import HTMLParser
 
-    cells: list[tuple[str, str]] = []
+    rows: dict[str, list[str]] = {}
+    styles: list[str] = []
 
     class P(HTMLParser):
         inside = False
+        model: str | None = None
         style: str | None = None
+        in_link = False
 
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
             if tag == "table" and a.get("id") == "overview":
                 self.inside = True
-            if self.inside and tag == "td" and a.get("class") == "level":
+            if not self.inside:
+                return
+            if tag == "tr":
+                self.model = None
+            if tag == "a" and self.model is None:
+                self.in_link = True
+            if tag == "td" and a.get("class") == "level":
                 self.style = a.get("style", "")
 
         def handle_endtag(self, tag):
             if tag == "table":
                 self.inside = False
+            if tag == "a":
+                self.in_link = False
 
         def handle_data(self, data):
-            if self.style is not None:
-                cells.append((data.strip(), self.style))
+            if self.in_link and self.model is None:
+                self.model = data.strip()
+                rows[self.model] = []
+            elif self.style is not None and self.model is not None:
+                rows[self.model].append(data.strip())
+                styles.append(self.style)
                 self.style = None
 
     P().feed((site / "index.html").read_text())
-    expected = [r["level"] for r in query_rows(built.out, "table3")]
-    assert [v for v, _ in cells] == expected and len(expected) == 480
-    assert all("background:#" in style for _, style in cells)
+    expected: dict[str, list[str]] = {}
+    for r in query_rows(built.out, "table3"):
+        expected.setdefault(r["model"], []).append(r["level"])
+    # Table 3's row labels are the paper's ("Anthropic 175B"), the overview's the models' names
+    assert len(rows) == len(expected) == 40
+    assert sorted(rows.values()) == sorted(expected.values())
+    assert rows["GPT-2"] == expected["GPT-2"] and rows["LLaMA-2"] == expected["LLaMA-2"]
+    assert len(styles) == 480 and all("background:#" in style for style in styles)

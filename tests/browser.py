@@ -74,3 +74,16 @@ def session():
         yield b
     finally:
         quit_driver(b)
+
+
+def query_error(browser, text: str) -> str:
+    """Type `text` into the open query page, run it and return the error line it shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    editor = browser.find_element(By.ID, "query")
+    editor.clear()
+    editor.send_keys(text)
+    browser.find_element(By.ID, "run").click()
+    WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "error").text)
+    return browser.find_element(By.ID, "error").text

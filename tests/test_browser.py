@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from browser import session
+from browser import query_error, session
 from conftest import Built, query_rows
 from kg.store.queries import library
 from servers import KgServer
@@ -65,12 +65,9 @@ def test_query_page_runs_a_library_question(server: KgServer, browser):
 
 def test_query_page_shows_the_servers_refusal(server: KgServer, browser):
     browser.get(server.url + "query")
-    editor = browser.find_element(By.ID, "query")
-    editor.clear()
-    editor.send_keys("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
-    browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "error").text)
-    error = browser.find_element(By.ID, "error").text
+    error = query_error(
+        browser, "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"
+    )
     assert error.startswith("403") and "SERVICE" in error
 
 

@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from static_hosts import PlainStaticServer
 
-from browser import session
+from browser import query_error, session
 from conftest import Built
 from servers import KgServer
 
@@ -271,12 +271,7 @@ def test_query_page_permalink_downloads_prefixes_parameters_and_errors(server: K
     value = browser.find_element(By.ID, "query").get_attribute("value")
     assert 'VALUES (?id) { ("x\\" } ; DROP ALL ; #") }' in value
     # a syntax error: where and what, in a few words
-    editor = browser.find_element(By.ID, "query")
-    editor.clear()
-    editor.send_keys("SELECT ?x WHERE {\n  ?x a foo:Bar }")
-    browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "error").text)
-    error = browser.find_element(By.ID, "error").text
+    error = query_error(browser, "SELECT ?x WHERE {\n  ?x a foo:Bar }")
     assert error.startswith("400") and "line 2, column" in error
     assert "prefix 'foo:' is not declared" in error and "u{" not in error and len(error) < 300
 

@@ -184,8 +184,8 @@ class Application:
         ]
         prefixes = dict(sorted(self.site.base_prefixes().items()))
         start = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefixes.items())
-        start += "SELECT ?model ?label WHERE {\n  ?model a gao:AIModel ; rdfs:label ?label .\n}"
-        start += " ORDER BY ?label\n"
+        example = (Path(__file__).parent / "query-start.rq").read_text(encoding="utf-8")
+        start += "".join(line + "\n" for line in example.splitlines() if not line.startswith("#"))
 
         def data(value: object) -> str:
             return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")

@@ -82,8 +82,8 @@ def test_dumps_do_not_depend_on_the_order_of_loading(tmp_path: Path):
 
 
 def test_definitions_figure_stays_drawable_at_any_number_of_models(tmp_path: Path):
-    """Thousands of models: the matrix is drawn without row labels at a bounded size (it grew
-    0.22 in per model, past the image size matplotlib can draw, at about 2,000 models)."""
+    """Thousands of models: the matrix is drawn in bands of models at a bounded size (it grew
+    0.22 in per model, past the image size matplotlib could draw, at about 2,000 models)."""
     from PIL import Image
 
     from kg.outputs.reports import definitions_matrix

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -35,6 +34,14 @@ def text_width(text: str, size: float) -> float:
     """The width of the widest line of `text` at font size `size`, in drawing units."""
     font = _font(max(1, round(size * SCALE)))
     return max(font.getlength(line) for line in text.split("\n")) / SCALE
+
+
+def escape(text: str) -> str:
+    """Text for SVG content and double-quoted attributes (xml.sax.saxutils would import
+    urllib.request and http.client: a fifth of the figures' time on the paper)."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def _num(v: float) -> str:
@@ -125,7 +132,7 @@ class Drawing:
         out = [
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-            f'viewBox="0 0 {w} {h}" font-family={quoteattr(FONT_FAMILY)}>',
+            f'viewBox="0 0 {w} {h}" font-family="{escape(FONT_FAMILY)}">',
             f"<title>{escape(self.title)}</title>",
             f'<rect width="{w}" height="{h}" fill="#fff"/>',
         ]

@@ -10,7 +10,15 @@ import pyoxigraph as ox
 
 import kg.release.build as build_module
 from conftest import Built
-from kg.release.build import assemble, asserted_quads, build, load_asserted, on_disk, working_store
+from kg.release.build import (
+    assemble,
+    asserted_quads,
+    build,
+    load_asserted,
+    on_disk,
+    trig_from_nquads,
+    working_store,
+)
 from kg.store import OxigraphStore
 
 EX = "https://example.org/"
@@ -131,3 +139,9 @@ def test_the_paper_built_in_memory_is_the_release_built_on_disk(
     assert in_memory.graphs == streamed.graphs and in_memory.counts == streamed.counts
     for name in ("reports/errata.md", "figures/table3-heatmap.png", "figures/definitions.svg"):
         assert (in_memory.release / name).read_bytes() == (streamed.release / name).read_bytes()
+
+
+def test_trig_written_from_the_nquads_dump_is_the_store_s_own(tmp_path: Path):
+    dumps = _load_and_dump(tmp_path, _quads())  # the store's own N-Quads and TriG
+    trig_from_nquads(tmp_path / "d.nq", tmp_path / "again.trig", {"ex": EX})
+    assert (tmp_path / "again.trig").read_bytes() == dumps["d.trig"]

@@ -6,7 +6,7 @@ Each round runs, in one process and on the same data:
   derive    : the CONSTRUCT rules of queries/derive/ into their named graphs
   validate  : the SHACL shapes with pySHACL over the asserted graphs (as `kg validate`), on the
               whole graph and on the 40-model graph of Tables 1-3 alone
-  reports   : errata report and the two figures (matplotlib), for reference
+  reports   : errata report and the figures (kg.outputs.drawing, decision 26), for reference
 Prints the median of each step over the rounds, the ratio of (baseline + derive + validate) to
 the baseline, and the absolute time that validation plus derivation add (target: under 2 s).
 

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.release.build import assemble, asserted_quads, load_asserted
+import kg.release.build as build_module
+from conftest import Built
+from kg.release.build import (
+    assemble,
+    asserted_quads,
+    build,
+    load_asserted,
+    on_disk,
+    trig_from_nquads,
+    working_store,
+)
 from kg.store import OxigraphStore
 
 EX = "https://example.org/"
@@ -82,8 +92,8 @@ def test_dumps_do_not_depend_on_the_order_of_loading(tmp_path: Path):
 
 
 def test_definitions_figure_stays_drawable_at_any_number_of_models(tmp_path: Path):
-    """Thousands of models: the matrix is drawn without row labels at a bounded size (it grew
-    0.22 in per model, past the image size matplotlib can draw, at about 2,000 models)."""
+    """Thousands of models: the matrix is drawn in bands of models at a bounded size (it grew
+    0.22 in per model, past the image size matplotlib could draw, at about 2,000 models)."""
     from PIL import Image
 
     from kg.outputs.reports import definitions_matrix
@@ -98,3 +108,40 @@ def test_definitions_figure_stays_drawable_at_any_number_of_models(tmp_path: Pat
     png = next(p for p in paths if p.suffix == ".png")
     with Image.open(png) as image:
         assert image.height < 3000
+
+
+def test_small_data_is_derived_in_memory_and_large_data_streams_to_disk(
+    tmp_path: Path, monkeypatch
+):
+    quads = _quads()
+    small = working_store(tmp_path / "small", iter(quads))
+    assert small.path is None and not (tmp_path / "small").exists()
+    monkeypatch.setattr(build_module, "SMALL_BUILD", 100)  # fewer than the 606 quads
+    large = working_store(tmp_path / "large", iter(quads))
+    assert large.path == tmp_path / "large" and (tmp_path / "large").is_dir()
+    assert {str(q) for q in small.quads()} == {str(q) for q in large.quads()}
+    copied = on_disk(small, tmp_path / "copied")
+    assert copied.path == tmp_path / "copied"
+    assert {str(q) for q in copied.quads()} == {str(q) for q in large.quads()}
+    assert on_disk(large, tmp_path / "elsewhere") is large
+
+
+def test_the_paper_built_in_memory_is_the_release_built_on_disk(
+    built: Built, tmp_path: Path, monkeypatch
+):
+    """Derived in memory and copied to disk (the session's build of the paper), or streamed
+    and derived on disk: byte-identical dumps (the same build id), figures and report
+    (decision 27)."""
+    monkeypatch.setattr(build_module, "SMALL_BUILD", 1_000)
+    streamed = build(out=tmp_path / "disk")
+    in_memory = built.result
+    assert in_memory.build_id == streamed.build_id
+    assert in_memory.graphs == streamed.graphs and in_memory.counts == streamed.counts
+    for name in ("reports/errata.md", "figures/table3-heatmap.png", "figures/definitions.svg"):
+        assert (in_memory.release / name).read_bytes() == (streamed.release / name).read_bytes()
+
+
+def test_trig_written_from_the_nquads_dump_is_the_store_s_own(tmp_path: Path):
+    dumps = _load_and_dump(tmp_path, _quads())  # the store's own N-Quads and TriG
+    trig_from_nquads(tmp_path / "d.nq", tmp_path / "again.trig", {"ex": EX})
+    assert (tmp_path / "again.trig").read_bytes() == dumps["d.trig"]

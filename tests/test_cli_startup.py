@@ -9,7 +9,8 @@ import sys
 import pytest
 
 # what a command needs only when it runs: the build, the SHACL engines, rdflib, the server,
-# the figures, templates, the reasoner, rich's help rendering
+# the figures, templates, the reasoner, rich's help rendering; the readers and the store (a
+# default shown in --help comes from kg.sources.endpoints, not from the reader that uses it)
 HEAVY = (
     "kg.release.build",
     "kg.checks.validate",
@@ -19,6 +20,9 @@ HEAVY = (
     "kg.serve.app",
     "kg.outputs.site",
     "kg.sources.loader",
+    "kg.sources.wikidata",
+    "kg.sources.hf",
+    "kg.store",
     "pyshacl",
     "rdflib",
     "matplotlib",

@@ -10,7 +10,7 @@ import typer
 
 from kg.cli.common import WorkspaceOption, user_errors, workspace_root
 from kg.paths import resource_dir
-from kg.sources.wikidata import DEFAULT_ENDPOINT
+from kg.sources.endpoints import WIKIDATA_SPARQL
 
 links = typer.Typer(
     help="Link the graph to external datasets.", no_args_is_help=True, rich_markup_mode=None
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def wikidata(
     endpoint: Annotated[
         str, typer.Option(envvar="KG_WIKIDATA_ENDPOINT", help="SPARQL endpoint.")
-    ] = DEFAULT_ENDPOINT,
+    ] = WIKIDATA_SPARQL,
     cache: Annotated[Path, typer.Option(help="Folder of cached answers.")] = Path(
         ".kg-cache/wikidata"
     ),

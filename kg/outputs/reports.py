@@ -7,11 +7,13 @@ Both are computed from the store by library queries (`errata`, `figure4`, `table
 
 from __future__ import annotations
 
-from collections.abc import Sized
+import math
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kg.checks.sparql_checks import CheckResult, errata_checks, run_checks
+from kg.outputs.drawing import LINE_HEIGHT, Drawing, text_width
 from kg.outputs.templating import render
 from kg.store import OxigraphStore
 from kg.store.queries import resolve
@@ -58,65 +60,221 @@ def errata_markdown(results: list[CheckResult]) -> str:
     return render("errata.md.j2", results=results, total=sum(len(r.rows) for r in results))
 
 
-def _matplotlib() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "genai-openness"  # stable SVG ids
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> list[Path]:
-    out = []
-    for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
-        target = path.with_suffix(f".{ext}")
-        fig.savefig(target, dpi=150, bbox_inches="tight", metadata=meta)
-        out.append(target)
-    return out
-
-
 def figure4(rows: list[dict[str, str]], path: Path) -> list[Path]:
-    """Figure 4: one bar per component, stacked by level in the paper's legend order."""
-    plt = _matplotlib()
-    components: list[str] = []
+    """Figure 4: one bar per component, stacked by level in the paper's legend order, each
+    segment labelled with its count where the count fits."""
+    components: dict[str, None] = {}
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
-        if r["component"] not in components:
-            components.append(r["component"])
+        components.setdefault(r["component"])
         counts[(r["component"], level_key(r["level"]))] = int(r["models"])
-    fig, ax = plt.subplots(figsize=(10, 5.5))
-    left = [0] * len(components)
-    for key in LEVEL_ORDER:
-        widths = [counts.get((c, key), 0) for c in components]
-        ax.barh(
-            components,
-            widths,
-            left=left,
-            color=COLOURS[key],
-            label=LEGEND[key],
-            edgecolor="white",
-            linewidth=0.5,
-        )
-        for i, w in enumerate(widths):
-            if w:
-                ax.text(left[i] + w / 2, i, str(w), ha="center", va="center", fontsize=7)
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlabel("models")
-    ax.set_title("Openness level per pipeline component (40 models, Table 3)")
-    ax.legend(ncol=4, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    paths = _save(fig, path)
-    plt.close(fig)
-    return paths
+    totals = [sum(counts.get((c, k), 0) for k in LEVEL_ORDER) for c in components]
+    models = max(totals, default=0)
+    title = f"Openness level per pipeline component ({models:,} models, Table 3)"
+    bar, gap, chart_w, label = 18.0, 6.0, 560.0, 9.0
+    left = PAD + max((text_width(c, label) for c in components), default=0) + 8
+    top = PAD + TITLE * LINE_HEIGHT + 10
+    chart_h = len(components) * (bar + gap) + gap
+    scale = chart_w / max(models, 1)
+    d = Drawing(title)
+    d.text(left + chart_w / 2, PAD + TITLE * LINE_HEIGHT / 2, title, TITLE, "middle")
+    for i, c in enumerate(components):
+        y = top + gap + i * (bar + gap)
+        d.text(left - 6, y + bar / 2, c, label, "end")
+        x = left
+        for key in LEVEL_ORDER:
+            n = counts.get((c, key), 0)
+            if not n:
+                continue
+            d.rect(x, y, n * scale, bar, COLOURS[key], "#fff")
+            if text_width(f"{n:,}", 7) + 2 <= n * scale:
+                d.text(x + n * scale / 2, y + bar / 2, f"{n:,}", 7, "middle")
+            x += n * scale
+    bottom = top + chart_h
+    d.line(left, top, left, bottom, AXIS)
+    d.line(left, bottom, left + chart_w, bottom, AXIS)
+    step = _tick_step(models)
+    for t in range(0, max(models, 1) + 1, step):
+        d.line(left + t * scale, bottom, left + t * scale, bottom + 4, AXIS)
+        d.text(left + t * scale, bottom + 11, f"{t:,}", label, "middle")
+    d.text(left + chart_w / 2, bottom + 28, "models", label, "middle")
+    legend = [(COLOURS[k], LEGEND[k]) for k in LEVEL_ORDER]
+    _legend(d, legend, left + chart_w / 2, bottom + 42, columns=4)
+    return d.save(path)
+
+
+PAD = 10.0  # around the drawing, in drawing units (about points)
+TITLE = 13.0  # the title's font size
+AXIS = "#333"
+
+
+def _tick_step(top: int) -> int:
+    """A round step (1, 2, 5 x 10^k) giving at most eight ticks from 0 to `top`."""
+    magnitude = 1
+    while True:
+        for m in (1, 2, 5):
+            if top <= 8 * m * magnitude:
+                return m * magnitude
+        magnitude *= 10
+
+
+def _legend(
+    d: Drawing, entries: list[tuple[str, str]], centre: float, y: float, columns: int
+) -> None:
+    """Colour swatches with their labels, `columns` to a row, centred on `centre` from `y`."""
+    size, swatch = 8.0, 9.0
+    width = swatch + 4 + max((text_width(t, size) for _, t in entries), default=0) + 14
+    columns = max(1, min(columns, len(entries)))
+    x0 = centre - columns * width / 2
+    for n, (colour, label) in enumerate(entries):
+        x, row = x0 + (n % columns) * width, y + (n // columns) * (swatch + 5)
+        d.rect(x, row, swatch, swatch, colour, "#999")
+        d.text(x + swatch + 4, row + swatch / 2, label, size)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A grid cell: its colour, or the shares of several (a band of rows), and its text."""
+
+    segments: tuple[tuple[str, float], ...]
+    text: str = ""
+    colour: str = "#000"
+
+
+def _bands(
+    names: list[str], columns: list[str], cells: dict[tuple[str, str], str], keys: list[str]
+) -> tuple[list[str], list[list[dict[str, int]]]]:
+    """Rows in bands of consecutive names, at most LABELLED_ROWS bands: each band's label and,
+    per column, how many of its rows have each key. One pass over the cells: O(N)."""
+    size = math.ceil(len(names) / LABELLED_ROWS)
+    labels, tallies = [], []
+    for start in range(0, len(names), size):
+        band = names[start : start + size]
+        labels.append(f"{start + 1:,}-{start + len(band):,}")
+        tally: list[dict[str, int]] = [dict.fromkeys(keys, 0) for _ in columns]
+        for name in band:
+            for j, c in enumerate(columns):
+                key = cells.get((name, c))
+                if key is not None:
+                    tally[j][key] += 1
+        tallies.append(tally)
+    return labels, tallies
+
+
+def _category_grid(
+    path: Path,
+    title: str,
+    names: list[str],
+    columns: list[str],
+    cells: dict[tuple[str, str], str],  # (row, column) -> the category shown in the cell
+    colour: dict[str, str],  # category -> colour
+    legend: list[tuple[str, str]],
+    order: str,
+    sizes: tuple[float, float, float],  # cell width, cell height, cell text size
+) -> list[Path]:
+    """A grid of categories: each cell coloured and labelled while there are at most
+    LABELLED_ROWS rows; past that, rows in bands whose cells show each category's share (the
+    drawing stays the same size whatever the number of rows)."""
+    if len(names) <= LABELLED_ROWS:
+        grid = [
+            [
+                _Cell(((colour[cells[(n, c)]], 1.0),), cells[(n, c)])
+                if (n, c) in cells
+                else _Cell(())
+                for c in columns
+            ]
+            for n in names
+        ]
+        return _grid(path, title, "", names, columns, grid, legend, sizes)
+    keys = list(colour)
+    labels, tallies = _bands(names, columns, cells, keys)
+    grid = [
+        [
+            _Cell(
+                tuple((colour[k], n / total) for k, n in t.items() if n)
+                if (total := sum(t.values()))
+                else ()
+            )
+            for t in row
+        ]
+        for row in tallies
+    ]
+    size = math.ceil(len(names) / LABELLED_ROWS)
+    note = (
+        f"{len(names):,} models {order}, in bands of {size:,}: each cell shows the share of "
+        "each value in its band"
+    )
+    return _grid(path, title, note, labels, columns, grid, legend, (sizes[0], 9.0, sizes[2]))
+
+
+def _grid(
+    path: Path,
+    title: str,
+    note: str,
+    rows: list[str],
+    columns: list[str],
+    grid: list[list[_Cell]],
+    legend: list[tuple[str, str]],
+    sizes: tuple[float, float, float],
+    columns_per_legend_row: int = 4,
+) -> list[Path]:
+    """Draw a labelled grid: row labels left, column labels (wrapped) below, legend last."""
+    cell_w, cell_h, cell_text = sizes
+    label = 8.0
+    heads = [
+        textwrap.fill(c, max(6, int(cell_w / (label * 0.55))), break_long_words=False)
+        for c in columns
+    ]
+    texts = {c.text for row in grid for c in row if c.text}
+    cell_w = max(
+        [cell_w]
+        + [text_width(h, label) + 6 for h in heads]
+        + [text_width(t, cell_text) + 4 for t in texts]
+    )
+    left = PAD + max((text_width(r, label) for r in rows), default=0) + 8
+    title_lines = textwrap.fill(title, 60)
+    top = PAD + TITLE * LINE_HEIGHT * (title_lines.count("\n") + 1) + 8
+    if note:
+        note = textwrap.fill(note, max(60, int(len(columns) * cell_w / 4.5)))
+        top += 8 * LINE_HEIGHT * (note.count("\n") + 1) + 6
+    d = Drawing(title)
+    centre = left + len(columns) * cell_w / 2
+    title_h = TITLE * LINE_HEIGHT * (title_lines.count("\n") + 1)
+    d.text(centre, PAD + title_h / 2, title_lines, TITLE, "middle")
+    if note:
+        note_h = 8 * LINE_HEIGHT * (note.count("\n") + 1)
+        d.text(centre, PAD + title_h + 4 + note_h / 2, note, 8, "middle")
+    for i, row in enumerate(grid):
+        y = top + i * cell_h
+        d.text(left - 5, y + cell_h / 2, rows[i], label, "end")
+        for j, cell in enumerate(row):
+            x = left + j * cell_w
+            if not cell.segments:
+                d.rect(x, y, cell_w, cell_h, "#fff", "#ccc")
+            for colour, share in cell.segments:
+                d.rect(x, y, cell_w * share, cell_h, colour)
+                x += cell_w * share
+            if cell.text:
+                d.text(
+                    left + (j + 0.5) * cell_w,
+                    y + cell_h / 2,
+                    cell.text,
+                    cell_text,
+                    "middle",
+                    cell.colour,
+                )
+    bottom = top + len(grid) * cell_h
+    d.rect(left, top, len(columns) * cell_w, bottom - top, None, AXIS)
+    head_h = max((label * LINE_HEIGHT * (h.count("\n") + 1) for h in heads), default=0)
+    for j, h in enumerate(heads):
+        d.text(left + (j + 0.5) * cell_w, bottom + 6 + head_h / 2, h, label, "middle")
+    _legend(d, legend, centre, bottom + 14 + head_h, columns_per_legend_row)
+    return d.save(path)
 
 
 def heatmap(rows: list[dict[str, str]], path: Path) -> list[Path]:
-    """Table 3 as a model x component grid coloured by level, each cell labelled."""
-    plt = _matplotlib()
-    from matplotlib.colors import ListedColormap
-
+    """Table 3 as a model x component grid coloured by level, each cell labelled (in bands of
+    models past LABELLED_ROWS)."""
     models: dict[str, None] = {}  # insertion-ordered sets: O(1) per row, not a list scan
     components: dict[str, None] = {}
     cells: dict[tuple[str, str], str] = {}
@@ -124,43 +282,24 @@ def heatmap(rows: list[dict[str, str]], path: Path) -> list[Path]:
         models.setdefault(r["model"])
         components.setdefault(r["component"])
         cells[(r["model"], r["component"])] = r["level"]
-    grid = [[LEVEL_ORDER.index(level_key(cells[(m, c)])) for c in components] for m in models]
-    fig, ax = plt.subplots(figsize=(9, 12))
-    ax.imshow(grid, cmap=ListedColormap([COLOURS[k] for k in LEVEL_ORDER]), **_span(LEVEL_ORDER))
-    _label_grid(ax, list(models), list(components), cells, (6, 7, 60), "in Table 3's order")
-    return _finish(plt, fig, ax, "Table 3: openness of each component of each model", path)
-
-
-def _span(keys: Sized) -> dict[str, Any]:
-    return {"vmin": -0.5, "vmax": len(keys) - 0.5, "aspect": "auto"}
-
-
-def _finish(plt: Any, fig: Any, ax: Any, title: str, path: Path) -> list[Path]:
-    ax.set_title(title)
-    paths = _save(fig, path)
-    plt.close(fig)
-    return paths
-
-
-def _label_grid(
-    ax: Any,
-    rows: list[str],
-    columns: list[str],
-    cells: dict[tuple[str, str], str],
-    sizes: tuple[int, int, int],  # cell text size, row label size, column label rotation
-    order: str,
-) -> None:
-    """Label a grid's cells and axes; beyond LABELLED_ROWS rows a text per cell is unreadable
-    and costs O(N) draws, so only the row count is given."""
-    cell_size, row_size, rotation = sizes
-    if len(rows) <= LABELLED_ROWS:
-        for i, r in enumerate(rows):
-            for j, c in enumerate(columns):
-                ax.text(j, i, cells.get((r, c), ""), ha="center", va="center", fontsize=cell_size)
-        ax.set_yticks(range(len(rows)), rows, fontsize=row_size)
+    if len(models) > LABELLED_ROWS:  # bands count levels, C1 and D1 alike
+        cells = {k: level_key(v) for k, v in cells.items()}
+        colour = COLOURS
     else:
-        ax.set_ylabel(f"{len(rows)} models, {order}")
-    ax.set_xticks(range(len(columns)), columns, rotation=rotation, ha="right", fontsize=7)
+        colour = {v: COLOURS[level_key(v)] for v in set(cells.values())}
+    legend = [(COLOURS[k], LEGEND[k]) for k in LEVEL_ORDER]
+    title = "Table 3: openness of each component of each model"
+    return _category_grid(
+        path,
+        title,
+        list(models),
+        list(components),
+        cells,
+        colour,
+        legend,
+        "in Table 3's order",
+        (44, 17, 6.5),
+    )
 
 
 VERDICT_COLOURS = {  # open-ish verdicts green, negative red, undecided grey
@@ -181,10 +320,8 @@ VERDICT_COLOURS = {  # open-ish verdicts green, negative red, undecided grey
 
 
 def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
-    """The models x definitions matrix (`kg query definitions`), each cell its verdict."""
-    plt = _matplotlib()
-    from matplotlib.colors import ListedColormap
-
+    """The models x definitions matrix (`kg query definitions`), each cell its verdict (in
+    bands of models past LABELLED_ROWS, so the drawing stays the same size at any N)."""
     models: dict[str, None] = {}
     definitions: dict[str, None] = {}
     cells: dict[tuple[str, str], str] = {}
@@ -197,22 +334,49 @@ def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
         cells[(r["name"], definition)] = r["verdict"]
     if not cells:
         return []
-    keys = list(VERDICT_COLOURS)
-    grid = [
-        [
-            keys.index(cells[(m, d)]) if (m, d) in cells else keys.index("undetermined")
-            for d in definitions
-        ]
-        for m in models
-    ]
-    # past LABELLED_ROWS the rows are not labelled, and the height stops growing (a figure of
-    # 100,000 rows at 0.22 in each would pass the image size Agg can draw)
-    height = 2 + 0.22 * min(len(models), LABELLED_ROWS)
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(definitions), height))
-    ax.imshow(grid, cmap=ListedColormap(list(VERDICT_COLOURS.values())), **_span(keys))
-    _label_grid(ax, list(models), list(definitions), cells, (5, 6, 30), "by name")
+    for m in models:  # a definition that says nothing of a model: undetermined
+        for d in definitions:
+            cells.setdefault((m, d), "undetermined")
+    shown = set(cells.values())
+    legend = [(c, v) for v, c in VERDICT_COLOURS.items() if v in shown]
     title = "Verdicts of each openness definition (kg query definitions)"
-    return _finish(plt, fig, ax, title, path)
+    return _category_grid(
+        path,
+        title,
+        list(models),
+        list(definitions),
+        cells,
+        VERDICT_COLOURS,
+        legend,
+        "by name",
+        (150, 14, 6),
+    )
+
+
+def _blues(share: float) -> str:
+    """A shade from white to dark blue for a share in [0, 1] (ColorBrewer's Blues)."""
+    stops = BLUES
+    at = min(max(share, 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(at), len(stops) - 2)
+    f = at - i
+    a, b = stops[i], stops[i + 1]
+    channels = (
+        round(int(a[k : k + 2], 16) * (1 - f) + int(b[k : k + 2], 16) * f) for k in (1, 3, 5)
+    )
+    return "#" + "".join(f"{c:02x}" for c in channels)
+
+
+BLUES = (
+    "#f7fbff",
+    "#deebf7",
+    "#c6dbef",
+    "#9ecae1",
+    "#6baed6",
+    "#4292c6",
+    "#2171b5",
+    "#08519c",
+    "#08306b",
+)
 
 
 def coverage_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
@@ -220,9 +384,6 @@ def coverage_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
     source x source grid whose cells count the models (or families) both judge, the diagonal
     the source's own, shaded by the share of the row source's models. Its size is the number of
     sources, whatever the number of models: readable at any N."""
-    import textwrap
-
-    plt = _matplotlib()
     sources: dict[str, None] = {}
     shared: dict[tuple[str, str], int] = {}
     judgments: dict[str, str] = {}
@@ -235,30 +396,22 @@ def coverage_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
         return []
     names = list(sources)
     own = {s: shared.get((s, s), 0) for s in names}
-    grid = [[shared.get((a, b), 0) / own[a] if own[a] else 0.0 for b in names] for a in names]
-    side = 2.5 + 1.3 * len(names)
-    fig, ax = plt.subplots(figsize=(side + 2, side))
-    ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="equal")
+    grid = []
     for i, a in enumerate(names):
+        row = []
         for j, b in enumerate(names):
-            count = shared.get((a, b), 0)
-            dark = grid[i][j] > 0.6
-            text = f"{count:,}" + (" models" if i == j else "")
-            ax.text(
-                j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black"
-            )
-    short = [textwrap.fill(n, 28) for n in names]
-    rows_labels = [
-        f"{s}\n({own[n]:,} models, {int(judgments.get(n, '0')):,} judgments)"
-        for s, n in zip(short, names, strict=True)
+            share = shared.get((a, b), 0) / own[a] if own[a] else 0.0
+            text = f"{shared.get((a, b), 0):,}" + (" models" if i == j else "")
+            row.append(_Cell(((_blues(share), 1.0),), text, "#fff" if share > 0.6 else "#000"))
+        grid.append(row)
+    labels = [
+        f"{textwrap.fill(n, 28)}\n({own[n]:,} models, {int(judgments.get(n, '0')):,} judgments)"
+        for n in names
     ]
-    ax.set_yticks(range(len(names)), rows_labels, fontsize=7)
-    ax.set_xticks(range(len(names)), short, rotation=30, ha="right", fontsize=7)
-    ax.set_xlabel(
-        "shade: the share of the row source's models the column source judges too", fontsize=7
-    )
     title = "Coverage and overlap: models (or families) judged by both sources (kg query coverage)"
-    return _finish(plt, fig, ax, textwrap.fill(title, 60), path)
+    note = "shade: the share of the row source's models the column source judges too"
+    legend = [(_blues(x), f"{x:.0%}") for x in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    return _grid(path, title, note, labels, names, grid, legend, (140, 70, 8), 5)
 
 
 def write_reports(store: OxigraphStore, release: Path) -> list[Path]:

@@ -25,6 +25,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -163,6 +164,46 @@ def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
     return len(blank)
 
 
+SMALL_BUILD = 100_000  # asserted quads: a dataset smaller than this is derived in memory
+
+
+def working_store(path: Path, quads: Iterable[ox.Quad]) -> OxigraphStore:
+    """A store loaded with `quads` (`load_asserted`) for derivation and the reports. Fewer than
+    SMALL_BUILD quads (the paper's own build: about 17,000) go into an in-memory store, where
+    the rules' many small queries run about three times faster than on RocksDB; `on_disk`
+    copies it to `path` afterwards. More stream into the on-disk store at `path` as they are
+    read (decision 23): at most SMALL_BUILD quads are held in Python to tell the two apart."""
+    stream = iter(quads)
+    head = list(itertools.islice(stream, SMALL_BUILD))
+    small = len(head) < SMALL_BUILD
+    store = OxigraphStore.in_memory() if small else OxigraphStore.create(path)
+    try:
+        load_asserted(store, head if small else itertools.chain(head, stream))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def on_disk(store: OxigraphStore, path: Path) -> OxigraphStore:
+    """The release's on-disk store at `path`: `store` itself if it is there already, else a new
+    one holding `store`'s quads (one bulk load; `store` is closed)."""
+    if store.path is not None:
+        return store
+    disk = OxigraphStore.create(path)
+    disk.add_quads(store.iter_quads())
+    store.close()
+    return disk
+
+
+def trig_from_nquads(nquads: Path, trig: Path, prefixes: dict[str, str]) -> None:
+    """Write the N-Quads dump `nquads` again as TriG, streaming: the same quads in the same
+    order (the on-disk store's), so the same bytes as the store's own TriG dump, in about a
+    quarter of its time (reading RocksDB, not writing, is what a dump costs)."""
+    quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    ox.serialize(quads, str(trig), ox.RdfFormat.TRIG, prefixes=prefixes)
+
+
 def build(
     out: Path | None = None,
     sources: Path | None = None,
@@ -202,12 +243,12 @@ def _build_locked(
     staging_fd = os.open(staging, os.O_RDONLY)
     fcntl.flock(staging_fd, fcntl.LOCK_EX)
     try:
-        # One on-disk store, loaded once: the sources stream into it, the rules derive on it,
-        # the reports read it and the dumps are written from it (decision 24).
-        store = OxigraphStore.create(staging / "store")
+        # One store, loaded once: the sources stream into it, the rules derive on it, the
+        # reports read it and the dumps are written from the on-disk store (decision 23); small
+        # data is derived in memory and copied to disk once, before the dumps (decision 27).
+        step("reading the ontology, curated sources and imports into the store")
+        store = working_store(staging / "store", asserted_quads(sources, base, workspace))
         try:
-            step("reading the ontology, curated sources and imports into the store")
-            load_asserted(store, asserted_quads(sources, base, workspace))
             asserted_graphs = [g for g in store.graph_names() if g != b.graph("metadata")]
             step("deriving classifications (queries/derive)")
             derive(store, b, asserted_graphs)
@@ -216,10 +257,11 @@ def _build_locked(
             step("writing reports and figures")
             write_reports(store, staging)
             step("writing dumps")
+            store = on_disk(store, staging / "store")
             dumps = staging / "dumps"
             dumps.mkdir()
             store.dump(dumps / "dataset.nq", ox.RdfFormat.N_QUADS)
-            store.dump(dumps / "dataset.trig", ox.RdfFormat.TRIG, prefixes=prefixes)
+            trig_from_nquads(dumps / "dataset.nq", dumps / "dataset.trig", prefixes)
             store.dump(
                 dumps / "ontology.ttl",
                 ox.RdfFormat.TURTLE,

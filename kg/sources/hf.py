@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from kg.errors import KgError
+from kg.sources.endpoints import HUGGING_FACE_HUB
 from kg.sources.workspace import Provenance, Workspace
 
 # a Hub repository id: an optional owner and a name, each of letters, digits, '-', '_', '.'
@@ -35,7 +36,7 @@ REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 RELATIONS = ("finetune", "adapter", "merge", "quantized")
 GATED = {False: "false", "auto": "auto", "manual": "manual", True: "auto"}
-DEFAULT_ENDPOINT = "https://huggingface.co"
+DEFAULT_ENDPOINT = HUGGING_FACE_HUB
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,11 @@ from typing import Any
 from kg.errors import KgError
 from kg.paths import resource_dir
 from kg.sources.csvio import read_table
+from kg.sources.endpoints import WIKIDATA_SPARQL
 from kg.sources.iri import iri_problem
 from kg.store.queries import parse_query_file
 
-DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
+DEFAULT_ENDPOINT = WIKIDATA_SPARQL
 LINK_FILE = "imports/wikidata.csv"
 COLUMNS = [
     "kind",

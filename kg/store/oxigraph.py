@@ -17,9 +17,12 @@ from kg.store.queries import QueryFile, parse_query_file
 class OxigraphStore:
     """pyoxigraph, on disk (`path`) or in memory. Queries see the union of all named graphs."""
 
-    def __init__(self, store: ox.Store, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: ox.Store, *, read_only: bool = False, path: Path | None = None
+    ) -> None:
         self._store = store
         self._read_only = read_only
+        self.path = path  # None: in memory
 
     @classmethod
     def in_memory(cls) -> OxigraphStore:
@@ -27,14 +30,14 @@ class OxigraphStore:
 
     @classmethod
     def create(cls, path: Path) -> OxigraphStore:
-        return cls(ox.Store(str(path)))
+        return cls(ox.Store(str(path)), path=path)
 
     @classmethod
     def open_read_only(cls, path: Path) -> OxigraphStore:
         if not path.is_dir():
             raise KgError(f"no built store at {path}: run 'kg build' first")
         try:
-            return cls(ox.Store.read_only(str(path)), read_only=True)
+            return cls(ox.Store.read_only(str(path)), read_only=True, path=path)
         except OSError as exc:
             raise KgError(f"cannot open the store at {path}: {exc}") from None
 

@@ -299,7 +299,10 @@ def parse_query_file(
         import yaml  # here: importing it is a fifth of `kg --help`
 
         try:
-            header = yaml.safe_load("\n".join(header_lines))
+            # libyaml's safe loader where built (the same documents, 8x faster: a build reads
+            # about fifty headers)
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            header = yaml.load("\n".join(header_lines), Loader=loader)
         except yaml.YAMLError as exc:
             if require_header:
                 raise QueryError(f"{path}: the header comment is not valid YAML ({exc})") from None

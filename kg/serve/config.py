@@ -37,7 +37,7 @@ STORES = ("shared", "memory", "disk")
 
 
 def check_store(asked: str, has_store: bool) -> str:
-    """Where the workers' data lives (decision 26): `shared` (the default: one process loads the
+    """Where the workers' data lives (decision 28): `shared` (the default: one process loads the
     release's dump into memory and forks the workers, which share that copy), `memory` (each
     worker loads its own copy), `disk` (each worker opens the release's store read-only)."""
     if asked not in STORES:

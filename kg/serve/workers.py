@@ -216,9 +216,7 @@ def _loader_main(conn: Connection, settings: WorkerSettings) -> None:
     isolation = _leave_network(conn, settings)
     if isolation is None:
         return
-    before = private_kb(os.getpid())
     store = open_store(settings)
-    data_kb = private_kb(os.getpid()) - before
     if settings.graphs is not None:  # the data served is the data the build described
         try:
             verify_counts(OxigraphStore(store), {"graphs": settings.graphs}, settings.dataset)
@@ -226,7 +224,7 @@ def _loader_main(conn: Connection, settings: WorkerSettings) -> None:
             conn.send(("corrupt", str(exc)))
             return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
-    conn.send(("ready", isolation, data_kb))
+    conn.send(("ready", isolation))
     while True:
         try:
             conn.recv()  # a request for one more worker
@@ -267,7 +265,6 @@ class Worker:
         self.process.start()
         child.close()
         self.isolation = ""
-        self.own_kb = 0  # a forked worker's private memory when it was ready
 
     @classmethod
     def forked(cls, conn: Connection, pid: int, isolation: str) -> Worker:
@@ -276,7 +273,6 @@ class Worker:
         worker.conn = conn
         worker.process = _Forked(pid)
         worker.isolation = isolation
-        worker.own_kb = 0
         return worker
 
     def wait_ready(self, seconds: float) -> None:
@@ -345,24 +341,6 @@ class _Forked:
             self._fd = None
 
 
-def private_kb(pid: int) -> int:
-    """The memory only this process holds (KB): its private pages, including the shared ones
-    it has written to since it was forked (copied on write). 0 if it is gone."""
-    total = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    total += int(line.split()[1])
-    except OSError:
-        return 0
-    return total
-
-
-RECYCLE_SHARE = 0.5  # a forked worker holding this share of the data privately is re-forked
-RECYCLE_AFTER = 0.02  # seconds a query must run before its worker's memory is looked at
-
-
 class Loader:
     """The process that holds the data for `--store shared` and forks the workers."""
 
@@ -372,7 +350,6 @@ class Loader:
         self.process.start()
         child.close()
         self.isolation = ""
-        self.data_kb = 0  # the memory the loaded data takes
         self._lock = threading.Lock()
 
     def wait_ready(self, seconds: float) -> None:
@@ -380,7 +357,7 @@ class Loader:
         with contextlib.suppress(EOFError, OSError):
             message = self.conn.recv() if self.conn.poll(seconds) else None
         if isinstance(message, tuple) and message[0] == "ready":
-            self.isolation, self.data_kb = message[1], message[2]
+            self.isolation = message[1]
             return
         self.close()
         if isinstance(message, tuple) and message[0] == "failed":
@@ -402,7 +379,6 @@ class Loader:
                 raise WorkerStartError(f"the query workers' loader is gone ({exc})") from None
         worker = Worker.forked(Connection(fd), message[1], message[2])
         worker.wait_ready(30)  # its memory limit is set
-        worker.own_kb = private_kb(worker.process.pid or 0)
         return worker
 
     def close(self) -> None:
@@ -523,20 +499,8 @@ class WorkerPool:
             self._running[client] += 1
             self._queues[client].popleft()[1].set_result(worker)
 
-    def _worn(self, worker: Worker, seconds: float) -> bool:
-        """Whether a forked worker has come to hold much of the data as its own: queries read
-        the shared data in ways that write to it (reference counts), and each page written is
-        copied. A fresh fork shares it all again, in a fraction of a second."""
-        if self.loader is None or seconds < RECYCLE_AFTER or not self.loader.data_kb:
-            return False
-        grown = private_kb(worker.process.pid or 0) - worker.own_kb
-        return grown > RECYCLE_SHARE * self.loader.data_kb
-
     def _release(self, client: str, worker: Worker | None, started: float) -> None:
         now = time.monotonic()
-        if worker is not None and self._worn(worker, now - started):
-            self._restart(worker)
-            worker = None
         self._running[client] -= 1
         if self._running[client] <= 0:
             del self._running[client]

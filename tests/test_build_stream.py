@@ -110,6 +110,36 @@ def test_definitions_figure_stays_drawable_at_any_number_of_models(tmp_path: Pat
         assert image.height < 3000
 
 
+def test_paper_tables_are_mapped_row_by_row_not_collected():
+    """Tables 2 and 3 stream into the store a model and a row at a time: at 100,000 models a
+    list of their quads held millions of Python objects (the 4 GB peak of issue 14). The quads
+    of the first model come out before the mapper has read the second one."""
+    from kg.mapping.paper import Mapper
+    from kg.paths import resource_dir
+    from kg.sources.loader import load_sources
+    from kg.vocab.namespaces import DEFAULT_BASE, Base
+    from kg.vocab.ontology import load_ontology, vocabulary
+
+    vocab = vocabulary(load_ontology())
+    src = load_sources(resource_dir("sources"), vocab)
+
+    class Watched(list):
+        read = 0
+
+        def __iter__(self):
+            for item in super().__iter__():
+                Watched.read += 1
+                yield item
+
+    src.models = Watched(src.models)
+    stream = Mapper(Base(DEFAULT_BASE), vocab).sources(src)
+    first = Base(DEFAULT_BASE).iri("model", src.models[0].id)
+    for q in stream:
+        if q.subject == first:
+            break
+    assert Watched.read == 1, "Table 2's quads were collected before the first was handed on"
+
+
 def test_small_data_is_derived_in_memory_and_large_data_streams_to_disk(
     tmp_path: Path, monkeypatch
 ):

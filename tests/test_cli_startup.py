@@ -25,7 +25,7 @@ HEAVY = (
     "kg.store",
     "pyshacl",
     "rdflib",
-    "matplotlib",
+    "PIL",
     "jinja2",
     "uvicorn",
     "yaml",

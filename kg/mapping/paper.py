@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
@@ -109,16 +109,16 @@ class Mapper:
         g = self.ontology_graph()
         return [Quad(t.subject, t.predicate, t.object, g) for t in triples]
 
-    def sources(self, src: CuratedSources) -> list[Quad]:
-        quads: list[Quad] = []
-        quads += self._metadata()
-        quads += self._curation(src)
-        quads += self._table1(src)
-        quads += self._table2(src)
-        quads += self._table3(src)
-        quads += self.spdx(src)
-        quads += license_quads(self.b, src.licenses, src.aliases)
-        return quads
+    def sources(self, src: CuratedSources) -> Iterator[Quad]:
+        """The curated sources' quads, Tables 2 and 3 model by model and row by row (a stream:
+        at 100,000 models a list of them would hold millions of quads in Python)."""
+        yield from self._metadata()
+        yield from self._curation(src)
+        yield from self._table1(src)
+        yield from self._table2(src)
+        yield from self._table3(src)
+        yield from self.spdx(src)
+        yield from license_quads(self.b, src.licenses, src.aliases)
 
     def _metadata(self) -> list[Quad]:
         g = GraphWriter(self.metadata_graph())
@@ -264,10 +264,11 @@ class Mapper:
                 g.add(s, gao("statedDataLevel"), gao(ev.data_level))
         return g.quads
 
-    def _table2(self, src: CuratedSources) -> list[Quad]:
+    def _table2(self, src: CuratedSources) -> Iterator[Quad]:
         g = GraphWriter(self.paper_graph("table-2"))
         table = self.table("table-2")
         metric_iri = {c.notation: c.slug for c in self.vocab.metrics}
+        org_names = {o.id: o.name for o in src.organisations}
         for m in src.models:
             s = self.model(m.id)
             g.add(s, A, gao("AIModel"))
@@ -277,7 +278,7 @@ class Mapper:
             g.add(s, gao("curatedRecord"), Literal(m.record))
             for oid in m.developers:
                 g.add(s, gao("developedBy"), self.organisation(oid))
-            if len(m.developers) > 1 or m.developer_as_written != _org_name(src, m.developers[0]):
+            if len(m.developers) > 1 or m.developer_as_written != org_names[m.developers[0]]:
                 g.add(s, gao("notationInSource"), Literal(m.developer_as_written))
             if m.size is None:
                 g.add(s, gao("largestSizeStatus"), gao("not-reported"))
@@ -296,14 +297,15 @@ class Mapper:
                     g.add(meas, gao("notationInSource"), Literal(NOT_APPLICABLE))
                 else:
                     g.add(meas, gao("measuredValue"), integer(value))
-        return g.quads
+            yield from g.take()
 
-    def _table3(self, src: CuratedSources) -> list[Quad]:
+    def _table3(self, src: CuratedSources) -> Iterator[Quad]:
         g = GraphWriter(self.paper_graph("table-3"))
         table = self.table("table-3")
         labels = {m.id: m.table3_label for m in src.models}
         for mid, label in labels.items():
             g.add(self.model(mid), gao("rowLabel"), Literal(label))
+            yield from g.take()
         for a in src.assessments:
             s = self.assessment(a.model, a.component)
             g.add(s, A, gao("ComponentAssessment"))
@@ -326,11 +328,7 @@ class Mapper:
                 g.add(s, gao("candidateLevel"), gao(cand))
             for lid in a.licenses:
                 g.add(s, gao("governedBy"), self.license(lid))
-        return g.quads
-
-
-def _org_name(src: CuratedSources, oid: str) -> str:
-    return next(o.name for o in src.organisations if o.id == oid)
+            yield from g.take()
 
 
 def slugify(text: str) -> str:

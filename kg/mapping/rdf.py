@@ -35,6 +35,12 @@ class GraphWriter:
         pred = p if isinstance(p, NamedNode) else NamedNode(p)
         self.quads.append(Quad(s, pred, o, self.iri))
 
+    def take(self) -> list[Quad]:
+        """The quads added since the last `take`, handed over (for mappers that stream record by
+        record: the writer then holds one record's quads, not the graph's)."""
+        quads, self.quads = self.quads, []
+        return quads
+
 
 def statement_graph(meta: GraphWriter, graph: NamedNode, title: str, creator: str = "") -> None:
     """In the metadata graph `meta`: `graph` is a gao:StatementGraph with its title (English)

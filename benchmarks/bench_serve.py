@@ -830,8 +830,9 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         run_load(args, dataset)
         return
-    if args.mode == "scale":
+    if args.mode == "scale":  # Ctrl-C and SIGTERM stop the server it started, cleanly
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         run_scale(args)
         return
     queries = {q.name: without_header(q.text) for q in library() if q.path.suffix == ".rq"}

@@ -38,6 +38,22 @@ Prints the ratios side by side and a summary line against the goal (within 1.5x)
     python benchmarks/bench_serve.py [--rounds 30] [--clients 4] [--seconds 10] [--workers 2]
                                      [--out output] [--json FILE] [--bare-store disk|memory]
                                      [--client-mode process|thread] [--warmup 3]
+
+Mode `scale` (`--mode scale`; issue 14): kg serve on a large release (`--out` the output folder
+of a `kg build`, e.g. of `benchmarks/synth_hub.py` records through `kg import hf`), once per
+`--stores` value (`memory`, `disk`, `auto`). For each: the start-up time until the first query
+answers, the memory of the server and its workers (PSS, RSS, and each worker's peak address
+space, which `--worker-memory` limits), cheap-query throughput (`--clients` clients for
+`--seconds`), and every library question's latency (one warm-up, then the median of
+`--rounds`), with the required parameters bound to their `example:` (or `--param
+QUESTION.NAME=VALUE`) and the optional ones left unbound (the whole list: the most work). Row
+counts must agree between the stores. Prints the stores side by side with the ratio of each to
+the first, flags questions over 5 s, and with `--baseline FILE` (the `--json` of a run at a
+smaller N) the ratio of every figure to that run's (10 per decade is linear cost).
+
+    python benchmarks/bench_serve.py --mode scale --out /tmp/out-100000 --stores memory,disk \
+        [--rounds 3] [--clients 4] [--seconds 5] [--param lineage.model=ID] [--json FILE]
+        [--baseline FILE]
 """
 
 from __future__ import annotations
@@ -622,6 +638,153 @@ def report_load(rows: list[dict], starts: dict[str, dict], args: argparse.Namesp
 # --- report ----------------------------------------------------------------------------------
 
 
+def tree_memory(pid: int) -> dict:
+    """PSS and RSS (MB) of a process and its descendants, and each descendant's peak address
+    space (VmPeak, MB): what `--worker-memory` limits."""
+    pss = rss = 0
+    peaks: list[float] = []
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+            if p != pid:
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmPeak:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return {"pss_mb": pss / 1024, "rss_mb": rss / 1024, "worker_peak_mb": peaks}
+
+
+def library_texts(out: Path, overrides: list[str]) -> dict[str, str]:
+    """Every library question's text as a client sends it: required parameters bound (at the
+    start of the pattern, as `kg query` binds them) to their example or to `--param`."""
+    from kg.release.release import Release
+
+    prefixes = Release.current(out).base.prefixes()
+    given: dict[str, dict[str, str]] = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        name, _, param = key.rpartition(".")
+        given.setdefault(name, {})[param] = value
+    texts = {}
+    for q in library():
+        if q.path.suffix != ".rq":
+            continue
+        values = {p.name: p.example or "" for p in q.parameters if p.required}
+        values.update(given.get(q.name, {}))
+        texts[q.name] = without_header(q.with_values(q.bindings(values, prefixes)))
+    return texts
+
+
+def run_scale(args: argparse.Namespace) -> None:
+    """Start-up, memory, cheap-query throughput and every library question, per --stores."""
+    texts = library_texts(args.out, args.param)
+    from kg.release.release import Release
+
+    manifest = Release.current(args.out).manifest
+    quads = sum(manifest["graphs"].values())
+    figures: dict[str, dict] = {}
+    cheap = [CHEAP_QUERY]
+    for store in args.stores.split(","):
+        info: dict = {}
+        extra = ["--store", store, "--max-workers-per-client", str(args.workers)]
+        extra += ["--no-reserve-worker", "--timeout", str(args.timeout)]
+        started = time.monotonic()
+        with kg_server(args.out, args.workers, extra, info) as kg:
+            client = Client(kg)
+            status, _ = client.query("ASK { ?s ?p ?o }")
+            first = time.monotonic() - started
+            if status != 200:
+                raise RuntimeError(f"kg serve --store {store}: first query answered {status}")
+            row: dict = {"startup_s": first, **tree_memory(info["pid"])}
+            print(
+                f"  --store {store}: first answer after {first:.1f} s; PSS {row['pss_mb']:.0f} MB, "
+                f"RSS {row['rss_mb']:.0f} MB; worker peaks "
+                + ", ".join(f"{m:.0f}" for m in row["worker_peak_mb"])
+                + " MB",
+                flush=True,
+            )
+            tp = throughput(kg, cheap, args.clients, args.seconds, "thread", None)
+            row["cheap_qps"] = tp["qps"]
+            row["cheap_errors"] = tp["errors"]
+            print(
+                f"    cheap query: {tp['qps']:.0f} queries/s at {args.clients} clients", flush=True
+            )
+            row["latency_ms"], row["rows"] = {}, {}
+            for name, text in texts.items():
+                times = []
+                answer: int | str = ""
+                for i in range(args.rounds + 1):
+                    t = time.perf_counter()
+                    status, data = client.query(text)
+                    if i:
+                        times.append(time.perf_counter() - t)
+                    answer = rows(status, data)
+                ms = statistics.median(times) * 1000
+                row["latency_ms"][name], row["rows"][name] = ms, answer
+                flag = "  <- over 5 s" if ms > 5000 else ""
+                print(f"    {name:36} {answer!s:>8} rows {ms:9.1f} ms{flag}", flush=True)
+            row.update(tree_memory(info["pid"]) | {"startup_s": first})
+            client.close()
+        figures[store] = row
+    report_scale(figures, quads, texts, args)
+
+
+def report_scale(figures: dict[str, dict], quads: int, texts: dict, args: argparse.Namespace):
+    stores = list(figures)
+    first = stores[0]
+    base = json.loads(args.baseline.read_text())["figures"] if args.baseline else {}
+    print(
+        f"\nkg serve at {quads:,} quads, --workers {args.workers}, load average "
+        f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); ratios: store / {first}"
+        + (f"; [x] this run / {args.baseline.name}" if base else "")
+    )
+
+    def vs(store: str, key: str, value: float, name: str | None = None) -> str:
+        old = base.get(store, {}).get(key)
+        if name is not None:
+            old = (old or {}).get(name)
+        return f" [x{value / old:.1f}]" if old else ""
+
+    print(f"  {'':36} " + " ".join(f"{s:>22}" for s in stores))
+    for key, label, unit in (
+        ("startup_s", "start-up (first answer)", "s"),
+        ("pss_mb", "memory, PSS (after the run)", "MB"),
+        ("rss_mb", "memory, RSS (after the run)", "MB"),
+        ("cheap_qps", "cheap query, queries/s", ""),
+    ):
+        cells = [f"{figures[s][key]:.1f}{unit}{vs(s, key, figures[s][key])}" for s in stores]
+        print(f"  {label:36} " + " ".join(f"{c:>22}" for c in cells))
+    peaks = [max(figures[s]["worker_peak_mb"], default=0) for s in stores]
+    print(f"  {'worker peak address space':36} " + " ".join(f"{p:>20.0f}MB" for p in peaks))
+    print(f"  {'question (median ms)':36} " + " ".join(f"{s:>22}" for s in stores))
+    slow, differ = [], []
+    for name in texts:
+        cells = []
+        for s in stores:
+            ms = figures[s]["latency_ms"][name]
+            ratio = ms / figures[first]["latency_ms"][name] if s != first else None
+            cell = f"{ms:.0f}" + (f" ({ratio:.2f}x)" if ratio else "")
+            cells.append(cell + vs(s, "latency_ms", ms, name))
+            if ms > 5000:
+                slow.append(f"{name} ({s}, {ms / 1000:.1f} s)")
+        if len({str(figures[s]["rows"][name]) for s in stores}) > 1:
+            differ.append(name)
+        print(f"  {name:36} " + " ".join(f"{c:>22}" for c in cells))
+    print("questions over 5 s: " + (", ".join(slow) if slow else "none"))
+    print("row counts: " + ("DIFFER for " + ", ".join(differ) if differ else "the same"))
+    if args.json:
+        args.json.write_text(json.dumps({"quads": quads, "figures": figures}, indent=1) + "\n")
+
+
 def geomean(values: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(v) for v in values))
 
@@ -648,10 +811,15 @@ def main() -> None:
         "(serve, data POSTed; the storage kg serve uses, so only the server layers differ)",
     )
     parser.add_argument("--json", type=Path, help="write the raw figures to this file")
-    parser.add_argument("--mode", choices=("load", "library"), default="load")
+    parser.add_argument("--mode", choices=("load", "library", "scale"), default="load")
+    parser.add_argument("--timeout", type=float, default=60.0, help="scale: kg serve --timeout")
+    parser.add_argument(
+        "--param", action="append", default=[], help="scale: QUESTION.NAME=VALUE for a question"
+    )
+    parser.add_argument("--baseline", type=Path, help="scale: --json of a run at a smaller N")
     parser.add_argument("--levels", default="1,8,32", help="load: concurrent clients per cell")
     parser.add_argument(
-        "--stores", default="memory,disk", help="load: kg serve --store values to measure"
+        "--stores", default="memory,disk", help="load, scale: kg serve --store values to measure"
     )
     args = parser.parse_args()
 
@@ -661,6 +829,11 @@ def main() -> None:
     if args.mode == "load":
         signal.signal(signal.SIGINT, signal.default_int_handler)
         run_load(args, dataset)
+        return
+    if args.mode == "scale":  # Ctrl-C and SIGTERM stop the server it started, cleanly
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        run_scale(args)
         return
     queries = {q.name: without_header(q.text) for q in library() if q.path.suffix == ".rq"}
 

@@ -65,15 +65,25 @@ class KgServer:
         raise RuntimeError(f"kg serve did not start: {self.stderr.read()}")
 
     def children(self) -> set[int]:
-        """The server's child processes (its query workers, and multiprocessing's helper)."""
+        """The server's descendant processes: its query workers (children of the loader with
+        `--store shared`, of the server otherwise), the loader, multiprocessing's helper."""
         assert self.proc is not None
-        # each thread lists the children it started (workers are restarted from a thread)
         found: set[int] = set()
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+        stack = [self.proc.pid]
+        while stack:
+            pid = stack.pop()
+            # each thread lists the children it started (workers are restarted from a thread)
             try:
-                found.update(int(p) for p in (task / "children").read_text().split())
-            except FileNotFoundError:  # the thread ended meanwhile
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            except FileNotFoundError:  # ended meanwhile
                 continue
+            for task in tasks:
+                try:
+                    new = {int(p) for p in (task / "children").read_text().split()} - found
+                except FileNotFoundError:  # the thread ended meanwhile
+                    continue
+                found |= new
+                stack += new
         return found
 
     def __exit__(self, *exc: object) -> None:

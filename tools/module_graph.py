@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NT = {"_replace", "_asdict", "_fields", "_make"}  # namedtuple API, public despite the "_"
+# public despite the "_": namedtuple's API, and os._exit (how a forked child leaves)
+NT = {"_replace", "_asdict", "_fields", "_make", "_exit"}
 
 
 @dataclass

@@ -9,6 +9,7 @@ are never written into the paper's graphs, and derivation never validates: that 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,10 +73,23 @@ def rules() -> list[Rule]:
     return [rule for _, _, rule in sorted(ordered, key=lambda t: (t[0], t[1]))]
 
 
+class _Counted:
+    """An iterator that counts the items it passes on."""
+
+    def __init__(self, items: Iterator[ox.Quad]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[ox.Quad]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
 def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> dict[str, int]:
     """Run every rule, add its output and its description (metadata graph) to the store, and
     return the number of statements each rule derived (graph IRI -> count). Only one rule's
-    output is held in Python at a time."""
+    output is held in Python: each streams into the store as its query yields it."""
     counts: dict[str, int] = {}
     quads: list[ox.Quad] = []
     for rule in rules():
@@ -83,10 +97,13 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> dic
         result = store.run(rule.query)
         if not isinstance(result, ox.QueryTriples):
             raise QueryError(f"{rule.query.path}: expected CONSTRUCT triples")
-        derived = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in result]
-        store.add_quads(derived)
-        counts[graph.value] = len(derived)
-        quads += described(rule, base, len(derived), sources)
+        # streamed into the store as the query yields them: the query reads a snapshot taken
+        # when it started, so it never sees its own output, and no rule's output is held in
+        # Python (rule 85 derives about 60 statements per model: 6 M at 100,000 models)
+        made = _Counted(ox.Quad(t.subject, t.predicate, t.object, graph) for t in result)
+        store.add_quads(made)
+        counts[graph.value] = made.count
+        quads += described(rule, base, made.count, sources)
     store.add_quads(quads)
     return counts
 

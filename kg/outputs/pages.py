@@ -9,7 +9,9 @@ statement's evidence for and against.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -107,11 +109,127 @@ def folder_page_path(iri: str, base: str) -> str | None:
     return None if local is None else local + "/index.html"
 
 
+def _index(
+    store: OxigraphStore,
+) -> tuple[dict[str, str], dict[str, list[ox.Quad]], dict[str, set[tuple[str, str]]]]:
+    """Every quad indexed in Python: labels, statements by subject, links by object."""
+    labels: dict[str, str] = {}
+    out: dict[str, list[ox.Quad]] = defaultdict(list)
+    incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    pref: dict[str, str] = {}
+    for q in store.quads():
+        s = q.subject
+        if isinstance(s, ox.NamedNode):
+            out[s.value].append(q)
+            if q.predicate.value == LABEL and s.value not in labels:
+                labels[s.value] = _value(q.object)
+            elif q.predicate.value == PREF_LABEL:
+                pref.setdefault(s.value, _value(q.object))
+        if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
+            incoming[q.object.value].add((s.value, q.predicate.value))
+    for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
+        labels.setdefault(iri, text)
+    return labels, out, incoming
+
+
+def _node(iri: str) -> ox.NamedNode | None:
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:  # not an IRI (e.g. from a request's path): nothing is said about it
+        return None
+
+
+class _Lookup(Mapping[str, Any]):
+    """A read-only mapping from IRIs whose values are read from the store when asked, the last
+    few kept. Iterating it is not offered (that is the eager index's job)."""
+
+    def __init__(self, store: OxigraphStore, size: int = 4096) -> None:
+        self.store = store
+        self._cache: dict[str, Any] = {}
+        self._size = size
+
+    @abstractmethod
+    def _fetch(self, node: ox.NamedNode) -> Any:
+        """The value for `node`, read from the store."""
+
+    def _found(self, value: Any) -> bool:
+        return bool(value)
+
+    def _get(self, iri: str) -> Any:
+        if iri in self._cache:
+            return self._cache[iri]
+        node = _node(iri)
+        value = None if node is None else self._fetch(node)
+        if len(self._cache) >= self._size:
+            self._cache.clear()
+        self._cache[iri] = value
+        return value
+
+    def __getitem__(self, iri: str) -> Any:
+        value = self._get(iri)
+        if not self._found(value):
+            raise KeyError(iri)
+        return value
+
+    def __contains__(self, iri: object) -> bool:
+        return isinstance(iri, str) and self._found(self._get(iri))
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a store-backed index cannot be listed")
+
+    def __len__(self) -> int:
+        raise TypeError("a store-backed index cannot be counted")
+
+
+class _Statements(_Lookup):
+    """IRI -> the quads it is the subject of (an empty list for none, as the eager index)."""
+
+    def _fetch(self, node: ox.NamedNode) -> list[ox.Quad]:
+        return list(self.store.quads_about(subject=node))
+
+    def __getitem__(self, iri: str) -> list[ox.Quad]:
+        return self._get(iri) or []
+
+
+class _Incoming(_Lookup):
+    """IRI -> (subject, predicate) of the statements pointing at it."""
+
+    def _fetch(self, node: ox.NamedNode) -> set[tuple[str, str]]:
+        return {
+            (q.subject.value, q.predicate.value)
+            for q in self.store.quads_about(obj=node)
+            if isinstance(q.subject, ox.NamedNode)
+        }
+
+
+class _Labels(_Lookup):
+    """IRI -> its rdfs:label, else its skos:prefLabel (the first in the store's order)."""
+
+    def _fetch(self, node: ox.NamedNode) -> str | None:
+        pref = None
+        for q in self.store.quads_about(subject=node):
+            if q.predicate.value == LABEL:
+                return _value(q.object)
+            if q.predicate.value == PREF_LABEL and pref is None:
+                pref = _value(q.object)
+        return pref
+
+    def _found(self, value: Any) -> bool:
+        return value is not None
+
+
+def _lazy_index(store: OxigraphStore) -> tuple[_Labels, _Statements, _Incoming]:
+    return _Labels(store), _Statements(store), _Incoming(store)
+
+
 class Site:
     """Renders the pages. `nav` adds links (path from the site root, text) to every page's
     navigation bar, e.g. the query page when the site is served by `kg serve`. `folders`: the
     static release's layout (`model/llama-2/index.html` beside `index.ttl`, …) instead of the
-    server's (`model/llama-2.html` beside `llama-2.ttl`)."""
+    server's (`model/llama-2.html` beside `llama-2.ttl`). `lazy`: look each resource's
+    statements, label and incoming links up in the store when a page needs them (`kg serve`:
+    start-up time and memory independent of the data's size) rather than index every quad in
+    Python first (`kg publish`, which renders every page)."""
 
     def __init__(
         self,
@@ -121,38 +239,37 @@ class Site:
         *,
         folders: bool = False,
         badges: BadgeSection | None = None,
+        lazy: bool = False,
     ) -> None:
         self.store = store
         self.base = base.base
         self.nav = nav or []
         self.folders = folders
         self.badges = badges
-        self.labels: dict[str, str] = {}
-        self.out: dict[str, list[ox.Quad]] = defaultdict(list)
-        self.incoming: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        pref: dict[str, str] = {}
-        for q in store.quads():
-            s = q.subject
-            if isinstance(s, ox.NamedNode):
-                self.out[s.value].append(q)
-                if q.predicate.value == LABEL and s.value not in self.labels:
-                    self.labels[s.value] = _value(q.object)
-                elif q.predicate.value == PREF_LABEL:
-                    pref.setdefault(s.value, _value(q.object))
-            if isinstance(q.object, ox.NamedNode) and isinstance(s, ox.NamedNode):
-                self.incoming[q.object.value].add((s.value, q.predicate.value))
-        for iri, text in pref.items():  # SKOS concepts (levels, stages, categories) by prefLabel
-            self.labels.setdefault(iri, text)
+        self.labels: Mapping[str, str]
+        self.out: Mapping[str, list[ox.Quad]]
+        self.incoming: Mapping[str, set[tuple[str, str]]]
+        if lazy:
+            self.labels, self.out, self.incoming = _lazy_index(store)
+        else:
+            self.labels, self.out, self.incoming = _index(store)
         folder = resource_dir("queries") / "pages"
         self.profile_q = parse_query_file(folder / "model-profile.rq")
         self.evidence_q = parse_query_file(folder / "evidence.rq")
         self.classes_q = parse_query_file(folder / "model-derived-classes.rq")
         self.stages_q = parse_query_file(folder / "model-stage-profiles.rq")
         self.sources_q = parse_query_file(folder / "model-sources.rq")
+        self.index_q = parse_query_file(folder / "index-resources.rq")
         self.explain_q = parse_query_file(resource_dir("queries") / "explain.rq")
         self.prefixes = base.prefixes()
 
     def subjects(self) -> list[str]:
+        """The resources with a page; for a lazy site, only those the home page lists by kind
+        (queries/pages/index-resources.rq), not every resource."""
+        if isinstance(self.out, _Lookup):
+            rows = self.store.select(self.index_q).rows
+            found = {r["resource"].value for r in rows}
+            return sorted(s for s in found if page_path(s, self.base))
         return sorted(s for s in self.out if page_path(s, self.base))
 
     def path(self, iri: str) -> str | None:

@@ -52,6 +52,9 @@ def _volatile(name: str) -> bool:
     return name in _STORE_VOLATILE or name.startswith("LOG.old")
 
 
+FIX = "the release is corrupt or truncated: rebuild it with 'kg build' (or roll back)"
+
+
 class ReleaseCorrupt(KgError):
     """A release whose files do not match its manifest."""
 
@@ -67,7 +70,7 @@ def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = Tru
             f"{release / 'manifest.json'} records no file digests (a release built before they "
             "were kept): rebuild it with 'kg build'"
         )
-    fix = "the release is corrupt or truncated: rebuild it with 'kg build' (or roll back)"
+    fix = FIX
     for name in DUMPS:
         if f"dumps/{name}" not in files:
             raise ReleaseCorrupt(f"{release / 'manifest.json'} records no digest of dumps/{name}")
@@ -97,22 +100,30 @@ def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = Tru
 
 
 def _verify_store_counts(release: Path, manifest: dict[str, Any], fix: str) -> None:
-    graphs: dict[str, int] = manifest["graphs"]
     db = OxigraphStore.open_read_only(release / "store")
+    verify_counts(db, manifest, release / "store", fix)
+    del db  # read-only: nothing to flush
+
+
+def verify_counts(
+    db: OxigraphStore, manifest: dict[str, Any], where: Path | str, fix: str = FIX
+) -> None:
+    """Check that `db` (the release's store, or the dump loaded into memory, `where` naming it)
+    holds exactly the manifest's triples per graph and no other quads; ReleaseCorrupt if not."""
+    graphs: dict[str, int] = manifest["graphs"]
     query = parse_query_file(resource_dir("queries") / "internal" / "push-counts.rq")
     text = query.with_tables({("graph",): [(ox.NamedNode(g),) for g in sorted(graphs)]})
     got = {r["graph"].value: int(r["triples"].value) for r in db.raw_query(text)}
     count = parse_query_file(resource_dir("queries") / "internal" / "quad-count.rq")
     total = int(db.select(count).rows[0]["quads"].value)
-    del db  # read-only: nothing to flush
     for graph, n in sorted(graphs.items()):
         if got.get(graph, 0) != n:
             raise ReleaseCorrupt(
-                f"{release / 'store'}: graph {graph} holds {got.get(graph, 0)} triples, the "
+                f"{where}: graph {graph} holds {got.get(graph, 0)} triples, the "
                 f"manifest says {n}; {fix}"
             )
     if total != sum(graphs.values()):
         raise ReleaseCorrupt(
-            f"{release / 'store'} holds {total} quads, the manifest says {sum(graphs.values())} "
+            f"{where} holds {total} quads, the manifest says {sum(graphs.values())} "
             f"(graphs it does not list); {fix}"
         )

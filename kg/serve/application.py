@@ -10,6 +10,7 @@ import functools
 import html
 import json
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -37,7 +38,7 @@ from kg.outputs.overview import Overview, Selection
 from kg.outputs.pages import VARIANTS, Site, page_path
 from kg.outputs.site import DUMPS, ontology_html, void_description, write_dumps
 from kg.release.release import Release, quad_key
-from kg.serve.config import ServeConfig
+from kg.serve.config import ServeConfig, check_store
 from kg.serve.protocol import serialize_graph, without_header
 from kg.serve.workers import WorkerPool, WorkerSettings, WorkerStartError
 from kg.store import OxigraphStore
@@ -69,7 +70,7 @@ class Application:
             raise KgError(f"{dataset} is missing: rebuild with 'kg build'")
         # A private copy, so that a later build pruning this release cannot pull the data away
         # from a worker that is being restarted.
-        self._tmp = Path(tempfile.mkdtemp(prefix="kg-serve-"))
+        self._tmp = _private_folder(release)
         try:
             self._load(release, dataset, manifest)
         except BaseException:
@@ -79,20 +80,24 @@ class Application:
     def _load(self, release: Path, dataset: Path, manifest: dict[str, Any]) -> None:
         config = self.config
         copy = self._tmp / "dataset.nq"
-        shutil.copyfile(dataset, copy)
-        if config.store == "disk":
+        _link_or_copy(str(dataset), str(copy))
+        store = release / "store"
+        self.store_kind = check_store(config.store, store.is_dir())
+        if store.is_dir():  # this process reads the pages' data from the store, never a copy
             store_copy = self._tmp / "store"
-            _copy_store(release / "store", store_copy)
+            _copy_store(store, store_copy)
             raw = ox.Store.read_only(str(store_copy))
-            worker_data, on_disk = str(store_copy), True
         else:
             raw = ox.Store()
             raw.bulk_load(path=str(copy), format=ox.RdfFormat.N_QUADS)
-            worker_data, on_disk = str(copy), False
-        self.store = OxigraphStore(raw)
+        on_disk = self.store_kind == "disk"
+        worker_data = str(store_copy) if on_disk else str(copy)
+        self.store = OxigraphStore(raw, read_only=store.is_dir())
         self.badges = Badges(self.store, self.base)
         self.built = release_date(release)  # the VoID's dcterms:modified: the build's day
-        self.site = Site(self.store, self.base, nav=[("query", "Query")], badges=self.badges)
+        self.site = Site(
+            self.store, self.base, nav=[("query", "Query")], badges=self.badges, lazy=True
+        )
         self.prefixes = self.site.base_prefixes()
         self._ontology_file = self._tmp / "ontology.ttl"  # a private copy, as the dataset
         shutil.copyfile(release / "dumps" / "ontology.ttl", self._ontology_file)
@@ -109,9 +114,11 @@ class Application:
             and t.subject.value == ONTOLOGY_IRI
             and not isinstance(t.object, ox.Triple)
         }
-        self.graphs = sorted(
-            {q.graph_name.value for q in raw if isinstance(q.graph_name, ox.NamedNode)}
-        )
+        self.graphs = [  # the named graphs that hold statements
+            g.value
+            for g in self.store.graph_names()
+            if next(raw.quads_for_pattern(None, None, None, g), None) is not None
+        ]
         self._cache: collections.OrderedDict[tuple[str, str], bytes] = collections.OrderedDict()
         self._ontology_html: bytes | None = None
         self._void: tuple[str, bytes] | None = None
@@ -134,6 +141,8 @@ class Application:
                 isolate=not config.allow_network,
                 probe=(config.host, config.port),
                 text_check=config.text_check,
+                shared=self.store_kind == "shared",
+                graphs=manifest["graphs"] if self.store_kind == "shared" else None,
             ),
             config.workers,
             config.time_limit,
@@ -345,14 +354,29 @@ class Application:
         return out
 
 
+def _private_folder(release: Path) -> Path:
+    """A new temporary folder on the release's file system if the system's temporary folder is
+    elsewhere (such as a tmpfs), so that the private copies are hard links rather than bytes."""
+    tmp = Path(tempfile.gettempdir())
+    outside = release.resolve().parent.parent  # the output folder, beside `releases/`
+    try:
+        if tmp.stat().st_dev != release.stat().st_dev and os.access(outside, os.W_OK):
+            return Path(tempfile.mkdtemp(prefix=".kg-serve-", dir=outside))
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="kg-serve-"))
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A private copy of a release's file: a hard link where the file system allows (no bytes
+    copied; a release's files are never rewritten in place), a copy otherwise."""
+    try:
+        Path(dst).hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _copy_store(source: Path, target: Path) -> None:
-    """The release's RocksDB store as a private folder: hard links where the file system allows
-    (no bytes copied; RocksDB never rewrites a file in place), copies otherwise."""
-
-    def link(src: str, dst: str) -> None:
-        try:
-            Path(dst).hardlink_to(src)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, target, copy_function=link)
+    """The release's RocksDB store as a private folder (hard links where possible: RocksDB never
+    rewrites a file in place)."""
+    shutil.copytree(source, target, copy_function=_link_or_copy)

@@ -19,7 +19,7 @@ class ServeConfig:
     workers: int = 2
     max_body: int = 1_000_000  # bytes of a POST body
     quiet: bool = False
-    worker_memory_mb: int = 2048  # address space of one query worker (0: no limit)
+    worker_memory_mb: int = 2048  # address space a worker may use beyond its data (0: no limit)
     idle_timeout: float = 30.0  # seconds a connection may stay silent mid-request or between
     max_bytes: int = 20_000_000  # bytes of one answer
     public_url: str | None = None  # the URL clients reach the server at (behind a proxy)
@@ -29,8 +29,22 @@ class ServeConfig:
     backlog: int = 2048
     allow_network: bool = False  # run queries in workers that can reach the network (unsafe)
     text_check: bool = True  # the friendly 403 for SERVICE and Update (off only in tests)
-    store: str = "memory"  # workers hold the data in memory, or open the release's store
+    store: str = "shared"  # one copy in memory shared by the workers, one each, or on disk
     reserve: bool = True  # keep the last free worker for a client that used little lately
+
+
+STORES = ("shared", "memory", "disk")
+
+
+def check_store(asked: str, has_store: bool) -> str:
+    """Where the workers' data lives (decision 28): `shared` (the default: one process loads the
+    release's dump into memory and forks the workers, which share that copy), `memory` (each
+    worker loads its own copy), `disk` (each worker opens the release's store read-only)."""
+    if asked not in STORES:
+        raise KgError(f"--store {asked!r}: one of {', '.join(STORES)}")
+    if asked == "disk" and not has_store:
+        raise KgError("--store disk: the release has no store folder; rebuild with 'kg build'")
+    return asked
 
 
 def public_root(url: str) -> str:

@@ -20,16 +20,22 @@ import contextlib
 import itertools
 import math
 import multiprocessing as mp
+import os
 import resource
+import select
+import signal
 import sys
+import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import TypedDict
 
 import pyoxigraph as ox
 
+from kg.release.integrity import ReleaseCorrupt, verify_counts
 from kg.serve.isolation import IsolationError, leave_network
 from kg.serve.protocol import (
     GRAPH_TYPES,
@@ -44,6 +50,7 @@ from kg.serve.protocol import (
     serialize_graph_capped,
     serialize_select,
 )
+from kg.store import OxigraphStore
 from kg.store.syntax import readable as readable_syntax
 
 
@@ -73,10 +80,12 @@ class WorkerSettings:
     max_rows: int
     max_bytes: int
     prefixes: dict[str, str]
-    memory_mb: int = 0
+    memory_mb: int = 0  # address space a worker may use beyond the data it holds (0: no limit)
     isolate: bool = True
     probe: tuple[str, int] | None = None  # an address the worker must not reach
     text_check: bool = True  # the friendly 403 for Update and SERVICE (off only for tests)
+    shared: bool = False  # one loader holds the data in memory; workers are forked from it
+    graphs: dict[str, int] | None = None  # the loader checks the data holds these triples
 
 
 def _error(status: int, message: str) -> QueryResponse:
@@ -150,19 +159,31 @@ def open_store(settings: WorkerSettings) -> ox.Store:
     return store
 
 
-def _worker_main(conn: Connection, settings: WorkerSettings) -> None:
-    isolation = "none (--allow-network-in-queries)"
-    if settings.isolate:  # first of all, while the process has a single thread
-        try:
-            isolation = leave_network(settings.probe)
-        except IsolationError as exc:
-            conn.send(("failed", str(exc)))
-            return
-    if settings.memory_mb > 0:  # a query that builds huge values fails instead of the machine
-        limit = settings.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    store = open_store(settings)
-    conn.send(("ready", isolation))
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's address space at what it uses now (the data it holds) plus
+    `megabytes`: a query that builds huge values fails instead of the machine."""
+    if megabytes <= 0:
+        return
+    with open("/proc/self/status", encoding="ascii") as status:
+        now = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    limit = now * 1024 + megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _leave_network(conn: Connection, settings: WorkerSettings) -> str | None:
+    """Leave the network (first of all, while the process has a single thread); the isolation
+    achieved, or None after telling `conn` why it failed."""
+    if not settings.isolate:
+        return "none (--allow-network-in-queries)"
+    try:
+        return leave_network(settings.probe)
+    except IsolationError as exc:
+        conn.send(("failed", str(exc)))
+        return None
+
+
+def _serve(conn: Connection, store: ox.Store, settings: WorkerSettings) -> None:
+    """Answer the requests arriving on `conn` until it closes."""
     while True:
         try:
             request = conn.recv()
@@ -177,6 +198,56 @@ def _worker_main(conn: Connection, settings: WorkerSettings) -> None:
         conn.send(response)
 
 
+def _worker_main(conn: Connection, settings: WorkerSettings) -> None:
+    isolation = _leave_network(conn, settings)
+    if isolation is None:
+        return
+    store = open_store(settings)
+    _limit_memory(settings.memory_mb)
+    conn.send(("ready", isolation))
+    _serve(conn, store, settings)
+
+
+def _loader_main(conn: Connection, settings: WorkerSettings) -> None:
+    """The loader of `--store shared`: leaves the network, loads the data once, then forks a
+    worker whenever asked. A forked worker shares the loaded data with the loader and every
+    other worker (copy-on-write: the engine only reads it) and inherits the isolation; the
+    loader sends the server its end of a new pipe to the worker, and never runs a query."""
+    isolation = _leave_network(conn, settings)
+    if isolation is None:
+        return
+    store = open_store(settings)
+    if settings.graphs is not None:  # the data served is the data the build described
+        try:
+            verify_counts(OxigraphStore(store), {"graphs": settings.graphs}, settings.dataset)
+        except ReleaseCorrupt as exc:
+            conn.send(("corrupt", str(exc)))
+            return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    conn.send(("ready", isolation))
+    while True:
+        try:
+            conn.recv()  # a request for one more worker
+        except (EOFError, OSError):
+            return  # the server is gone: so is the loader (its workers stop on their own)
+        ours, theirs = mp.Pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                conn.close()
+                ours.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _limit_memory(settings.memory_mb)
+                theirs.send(("ready", isolation))
+                _serve(theirs, store, settings)
+            finally:
+                os._exit(0)
+        theirs.close()
+        conn.send(("forked", pid, isolation))
+        reduction.send_handle(conn, ours.fileno(), os.getppid())
+        ours.close()
+
+
 class WorkerStartError(Exception):
     """A worker could not start: `isolation` when it could not leave the network."""
 
@@ -188,10 +259,21 @@ class WorkerStartError(Exception):
 class Worker:
     def __init__(self, ctx: mp.context.SpawnContext, settings: WorkerSettings) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, settings), daemon=True)
+        self.process: mp.process.BaseProcess | _Forked = ctx.Process(
+            target=_worker_main, args=(child, settings), daemon=True
+        )
         self.process.start()
         child.close()
         self.isolation = ""
+
+    @classmethod
+    def forked(cls, conn: Connection, pid: int, isolation: str) -> Worker:
+        """A worker the loader forked, reached through `conn`."""
+        worker = cls.__new__(cls)
+        worker.conn = conn
+        worker.process = _Forked(pid)
+        worker.isolation = isolation
+        return worker
 
     def wait_ready(self, seconds: float) -> None:
         """Block until the worker has its store open (run this off the event loop)."""
@@ -226,6 +308,80 @@ class Worker:
             ready.cancel()
 
     def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class _Forked:
+    """A worker forked by the loader (not a child of the server): watched and stopped through
+    a pidfd, which names this very process even after its id is reused."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # already gone
+            self._fd = None
+
+    def is_alive(self) -> bool:
+        if self._fd is None:
+            return False
+        return not select.select([self._fd], [], [], 0)[0]  # readable once it has exited
+
+    def kill(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._fd, signal.SIGKILL)
+
+    def join(self, seconds: float) -> None:
+        if self._fd is not None:
+            select.select([self._fd], [], [], seconds)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Loader:
+    """The process that holds the data for `--store shared` and forks the workers."""
+
+    def __init__(self, ctx: mp.context.SpawnContext, settings: WorkerSettings) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_loader_main, args=(child, settings), daemon=True)
+        self.process.start()
+        child.close()
+        self.isolation = ""
+        self._lock = threading.Lock()
+
+    def wait_ready(self, seconds: float) -> None:
+        message = None
+        with contextlib.suppress(EOFError, OSError):
+            message = self.conn.recv() if self.conn.poll(seconds) else None
+        if isinstance(message, tuple) and message[0] == "ready":
+            self.isolation = message[1]
+            return
+        self.close()
+        if isinstance(message, tuple) and message[0] == "failed":
+            raise WorkerStartError(message[1], isolation=True)
+        if isinstance(message, tuple) and message[0] == "corrupt":
+            raise WorkerStartError(message[1])
+        raise WorkerStartError("the query workers' loader did not start (could not load the data)")
+
+    def fork(self) -> Worker:
+        """One more worker, forked from the loader (blocking; a fraction of a second)."""
+        with self._lock:
+            try:
+                self.conn.send("fork")
+                message = self.conn.recv() if self.conn.poll(30) else None
+                if not (isinstance(message, tuple) and message[0] == "forked"):
+                    raise WorkerStartError("the loader did not fork a query worker")
+                fd = reduction.recv_handle(self.conn)
+            except (EOFError, OSError) as exc:
+                raise WorkerStartError(f"the query workers' loader is gone ({exc})") from None
+        worker = Worker.forked(Connection(fd), message[1], message[2])
+        worker.wait_ready(30)  # its memory limit is set
+        return worker
+
+    def close(self) -> None:
         self.process.kill()
         self.process.join(5)
         self.conn.close()
@@ -278,17 +434,26 @@ class WorkerPool:
         self._closed = False
         self._all: set[Worker] = set()  # idle or busy
         self.isolation = ""
+        self.loader: Loader | None = None
 
     def start(self) -> None:
         """Start every worker and wait until each has the release open (blocking)."""
-        workers = [Worker(self._ctx, self.settings) for _ in range(self.size)]
+        workers: list[Worker] = []
         try:
-            for w in workers:
-                w.wait_ready(300)
+            if self.settings.shared:
+                self.loader = Loader(self._ctx, self.settings)
+                self.loader.wait_ready(600)
+                workers = [self.loader.fork() for _ in range(self.size)]
+            else:
+                workers = [Worker(self._ctx, self.settings) for _ in range(self.size)]
+                for w in workers:
+                    w.wait_ready(300)
         except BaseException:
             for w in workers:
                 with contextlib.suppress(Exception):
                     w.kill()
+            if self.loader is not None:
+                self.loader.close()
             raise
         self.isolation = workers[0].isolation
         self._idle.extend(workers)
@@ -443,6 +608,8 @@ class WorkerPool:
             return
 
     def _fresh(self) -> Worker:
+        if self.loader is not None:
+            return self.loader.fork()
         worker = Worker(self._ctx, self.settings)
         worker.wait_ready(300)
         return worker
@@ -454,3 +621,5 @@ class WorkerPool:
                 worker.kill()
         for task in self._tasks:
             task.cancel()
+        if self.loader is not None:
+            self.loader.close()

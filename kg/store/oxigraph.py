@@ -98,6 +98,13 @@ class OxigraphStore:
     def quads(self) -> list[ox.Quad]:
         return list(self._store)
 
+    def quads_about(
+        self, subject: ox.NamedNode | None = None, obj: ox.NamedNode | None = None
+    ) -> Iterator[ox.Quad]:
+        """The quads with this subject and/or object, in any graph, read from the store's
+        indexes (nothing else is loaded)."""
+        return iter(self._store.quads_for_pattern(subject, None, obj, None))
+
     def iter_quads(self) -> Iterator[ox.Quad]:
         """Every quad, one at a time, in the store's own order (on disk: by graph, subject,
         predicate and object as Oxigraph encodes them, the order of `dump`)."""

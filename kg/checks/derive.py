@@ -92,7 +92,6 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> dic
     output is held in Python: each streams into the store as its query yields it."""
     counts: dict[str, int] = {}
     quads: list[ox.Quad] = []
-    meta = base.graph("metadata")
     for rule in rules():
         graph = base.graph("derived", *rule.graph_parts)
         result = store.run(rule.query)
@@ -103,30 +102,29 @@ def derive(store: OxigraphStore, base: Base, sources: list[ox.NamedNode]) -> dic
         # Python (rule 85 derives about 60 statements per model: 6 M at 100,000 models)
         made = _Counted(ox.Quad(t.subject, t.predicate, t.object, graph) for t in result)
         store.add_quads(made)
-        derived = made.count
-        counts[graph.value] = derived
-        rel = rule.query.path.relative_to(resource_dir("queries")).as_posix()
-        described: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
-            (ox.NamedNode(RDF + "type"), gao("StatementGraph")),
-            (
-                ox.NamedNode(DCTERMS + "title"),
-                ox.Literal(f"Derived: {rule.query.title}", language="en"),
-            ),
-            (
-                ox.NamedNode(RDFS + "label"),
-                ox.Literal(f"Derived: {rule.query.title}", language="en"),
-            ),
-            (
-                ox.NamedNode(DCTERMS + "description"),
-                ox.Literal(rule.query.description, language="en"),
-            ),
-            (gao("derivationRule"), ox.Literal(f"queries/{rel}")),
-            (
-                ox.NamedNode(RDFS + "comment"),
-                ox.Literal(f"{derived} statements derived by the rule", language="en"),
-            ),
-            *((ox.NamedNode(PROV + "wasDerivedFrom"), g) for g in sources),
-        ]
-        quads += [ox.Quad(graph, p, o, meta) for p, o in described]
+        counts[graph.value] = made.count
+        quads += described(rule, base, made.count, sources)
     store.add_quads(quads)
     return counts
+
+
+def described(rule: Rule, base: Base, count: int, sources: list[ox.NamedNode]) -> list[ox.Quad]:
+    """The metadata graph's description of a rule's derived graph (title, description, the rule
+    file, the graphs it was derived from, the number of statements)."""
+    graph = base.graph("derived", *rule.graph_parts)
+    rel = rule.query.path.relative_to(resource_dir("queries")).as_posix()
+    title = ox.Literal(f"Derived: {rule.query.title}", language="en")
+    pairs: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
+        (ox.NamedNode(RDF + "type"), gao("StatementGraph")),
+        (ox.NamedNode(DCTERMS + "title"), title),
+        (ox.NamedNode(RDFS + "label"), title),
+        (ox.NamedNode(DCTERMS + "description"), ox.Literal(rule.query.description, language="en")),
+        (gao("derivationRule"), ox.Literal(f"queries/{rel}")),
+        (
+            ox.NamedNode(RDFS + "comment"),
+            ox.Literal(f"{count} statements derived by the rule", language="en"),
+        ),
+        *((ox.NamedNode(PROV + "wasDerivedFrom"), g) for g in sources),
+    ]
+    meta = base.graph("metadata")
+    return [ox.Quad(graph, p, o, meta) for p, o in pairs]

@@ -16,7 +16,8 @@ the shapes are compiled: nothing is ever skipped silently. Results are the same 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -117,6 +118,9 @@ class StoreShapes:
 
     shapes: rdflib.Graph
     data: ox.Store  # the data in the default graph; scratch sets in FOCUS_GRAPH
+    # CPU seconds per template (and "sparql" for the shapes' own queries, "sets" for writing
+    # focus sets), accumulated when given: for benchmarks/bench_checks.py --profile
+    timings: dict[str, float] | None = None
     _sets: count[int] = field(default_factory=lambda: count(1))
     _templates: dict[str, QueryFile] = field(default_factory=dict)
 
@@ -200,13 +204,20 @@ class StoreShapes:
         if path is not None:
             qf = dataclasses.replace(qf, text=qf.text.replace("$PATH", path))
         text = qf.with_tables({k: list(v) for k, v in tables.items()})
+        start = time.process_time()
         try:
             result = self.data.query(text)
         except SyntaxError as exc:  # a bug in a template or a path: say which
             raise KgError(f"{qf.path}: {exc}") from None
         if not isinstance(result, ox.QuerySolutions):
             raise KgError(f"{qf.path}: a template must be a SELECT query")
-        return list(result)
+        rows = list(result)
+        self._time(name, start)
+        return rows
+
+    def _time(self, name: str, start: float) -> None:
+        if self.timings is not None:
+            self.timings[name] = self.timings.get(name, 0.0) + time.process_time() - start
 
     def records(self, nodes: set[Term]) -> dict[Term, str]:
         """The curated record each focus node comes from (its own, or its holder's)."""
@@ -222,7 +233,9 @@ class StoreShapes:
 
     def _new_set(self, nodes: Iterable[Term]) -> ox.NamedNode:
         name = ox.NamedNode(f"urn:kg:shacl:set/{next(self._sets)}")
+        start = time.process_time()
         self.data.extend(ox.Quad(name, MEMBER, n, FOCUS_GRAPH) for n in nodes)
+        self._time("sets", start)
         return name
 
     def focus_nodes(self, shape: rdflib.term.Node) -> set[Term]:
@@ -249,6 +262,7 @@ class StoreShapes:
         subs: dict[ox.Variable, Term | ox.Triple] | None = (
             {ox.Variable("this"): this} if this is not None else None
         )
+        start = time.process_time()
         try:
             result = self.data.query(text, substitutions=subs)
         except SyntaxError as exc:
@@ -256,7 +270,9 @@ class StoreShapes:
         if not isinstance(result, ox.QuerySolutions):
             raise KgError(f"shape {shape}: its SPARQL must be a SELECT query")
         names = [v.value for v in result.variables]
-        return [{n: row[n] for n in names} for row in result]
+        rows = [{n: row[n] for n in names} for row in result]
+        self._time("sparql", start)
+        return rows
 
     def _prologue(self, node: rdflib.term.Node) -> str:
         """PREFIX lines from the sh:declare of the node's sh:prefixes (SHACL §5.2.1)."""
@@ -284,12 +300,7 @@ class StoreShapes:
             hits.append(Hit(this, value, shape, component, path_node, text or message, severity))
 
         sets: Tables = {("set",): [(focus,)]}
-        for bound in g.objects(shape, SH.minCount):
-            for row in self._run("min-count", {**sets, ("bound",): [(_ox(bound),)]}, path):
-                hit(row["this"], None, "MinCount")
-        for bound in g.objects(shape, SH.maxCount):
-            for row in self._run("max-count", {**sets, ("bound",): [(_ox(bound),)]}, path):
-                hit(row["this"], None, "MaxCount")
+        self._counts(shape, focus, path, hit)
         for expected in g.objects(shape, SH.hasValue):
             for row in self._run("has-value", {**sets, ("expected",): [(_ox(expected),)]}, path):
                 hit(row["this"], None, "HasValue")
@@ -309,6 +320,33 @@ class StoreShapes:
         for prop in g.objects(shape, SH.property):
             hits += self._shape_hits(prop, focus, report)
         return hits
+
+    def _counts(
+        self,
+        shape: rdflib.term.Node,
+        focus: ox.NamedNode,
+        path: str,
+        hit: Callable[[Term, Term | None, str], None],
+    ) -> None:
+        """sh:minCount and sh:maxCount: one grouped count of the path's values per shape."""
+        bounds = [
+            (ox.NamedNode(f"{SH}{component}ConstraintComponent"), _ox(bound))
+            for component, predicate in (("MinCount", SH.minCount), ("MaxCount", SH.maxCount))
+            for bound in self.shapes.objects(shape, predicate)
+        ]
+        if not bounds:
+            return
+        if any(c.value.endswith("MinCountConstraintComponent") for c, _ in bounds):
+            rows = self._run("count", {("set",): [(focus,)], ("component", "bound"): bounds}, path)
+            for row in rows:
+                component = row["component"].value.removeprefix(str(SH))
+                hit(row["this"], None, component.removesuffix("ConstraintComponent"))
+        else:  # no minimum: focus nodes without values cannot break a maximum; no OPTIONAL
+            for _, bound in bounds:
+                for row in self._run(
+                    "max-count", {("set",): [(focus,)], ("bound",): [(bound,)]}, path
+                ):
+                    hit(row["this"], None, "MaxCount")
 
     def _value_rows(
         self,
@@ -465,10 +503,15 @@ def graph_copy(graph: rdflib.Graph) -> ox.Store:
     return data
 
 
-def validate_data(data: ox.Store, shapes: rdflib.Graph | None = None) -> ValidationReport:
-    """Validate the default graph of `data` against the shapes, on the store."""
+def validate_data(
+    data: ox.Store,
+    shapes: rdflib.Graph | None = None,
+    timings: dict[str, float] | None = None,
+) -> ValidationReport:
+    """Validate the default graph of `data` against the shapes, on the store (CPU seconds per
+    template added to `timings` when given)."""
     shapes = shapes if shapes is not None else load_shapes()
-    engine = StoreShapes(shapes, data)
+    engine = StoreShapes(shapes, data, timings)
     hits = engine.validate()
     records = engine.records({h.focus for h in hits})
     graph = rdflib.Graph(namespace_manager=shapes.namespace_manager)
@@ -510,11 +553,18 @@ def validate_data(data: ox.Store, shapes: rdflib.Graph | None = None) -> Validat
 
 
 def validate_release_store(
-    store: GraphStore, base: str, shapes_dir: Path | None = None
+    store: GraphStore,
+    base: str,
+    shapes_dir: Path | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ValidationReport:
     """`kg validate --engine store`: the asserted graphs of a release, validated on a copy."""
     shapes = load_shapes(shapes_dir)
-    return validate_data(validation_copy(store, f"{base}graph/derived/"), shapes)
+    start = time.process_time()
+    data = validation_copy(store, f"{base}graph/derived/")
+    if timings is not None:
+        timings["copy"] = timings.get("copy", 0.0) + time.process_time() - start
+    return validate_data(data, shapes, timings)
 
 
 def _order(r: ValidationResult) -> tuple[str, str, str, str, str]:

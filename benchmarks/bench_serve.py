@@ -498,19 +498,7 @@ def load(
 
 def tree_pss_mb(pid: int) -> float:
     """Proportional set size of a process and all its descendants, in MB (shared pages split)."""
-    total = 0
-    stack = [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total / 1024
+    return float(tree_memory(pid)["pss_mb"])
 
 
 def run_load(args: argparse.Namespace, dataset: Path) -> None:

@@ -27,7 +27,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
@@ -256,6 +256,23 @@ class WorkerStartError(Exception):
         self.isolation = isolation
 
 
+def _await_ready(conn: Connection, seconds: float, stop: Callable[[], None], silent: str) -> str:
+    """Wait for a worker's or the loader's first message: its isolation report when it is
+    ready. Otherwise stop it and raise what it said (could not leave the network; a release
+    that does not match its manifest), or `silent` when it said nothing in time."""
+    message = None
+    with contextlib.suppress(EOFError, OSError):
+        message = conn.recv() if conn.poll(seconds) else None
+    if isinstance(message, tuple) and message[0] == "ready":
+        return str(message[1])
+    stop()
+    if isinstance(message, tuple) and message[0] == "failed":
+        raise WorkerStartError(message[1], isolation=True)
+    if isinstance(message, tuple) and message[0] == "corrupt":
+        raise WorkerStartError(message[1])
+    raise WorkerStartError(silent)
+
+
 class Worker:
     def __init__(self, ctx: mp.context.SpawnContext, settings: WorkerSettings) -> None:
         self.conn, child = ctx.Pipe()
@@ -277,17 +294,12 @@ class Worker:
 
     def wait_ready(self, seconds: float) -> None:
         """Block until the worker has its store open (run this off the event loop)."""
-        try:
-            message = self.conn.recv() if self.conn.poll(seconds) else None
-        except (EOFError, OSError):
-            message = None
-        if isinstance(message, tuple) and message[0] == "ready":
-            self.isolation = message[1]
-            return
-        self.kill()
-        if isinstance(message, tuple) and message[0] == "failed":
-            raise WorkerStartError(message[1], isolation=True)
-        raise WorkerStartError("a query worker did not start (could not load the release)")
+        self.isolation = _await_ready(
+            self.conn,
+            seconds,
+            self.kill,
+            "a query worker did not start (could not load the release)",
+        )
 
     async def readable(self, seconds: float) -> bool:
         """Whether the worker's answer (or its end) arrives within `seconds`."""
@@ -353,18 +365,13 @@ class Loader:
         self._lock = threading.Lock()
 
     def wait_ready(self, seconds: float) -> None:
-        message = None
-        with contextlib.suppress(EOFError, OSError):
-            message = self.conn.recv() if self.conn.poll(seconds) else None
-        if isinstance(message, tuple) and message[0] == "ready":
-            self.isolation = message[1]
-            return
-        self.close()
-        if isinstance(message, tuple) and message[0] == "failed":
-            raise WorkerStartError(message[1], isolation=True)
-        if isinstance(message, tuple) and message[0] == "corrupt":
-            raise WorkerStartError(message[1])
-        raise WorkerStartError("the query workers' loader did not start (could not load the data)")
+        """Block until the loader holds the data and has left the network."""
+        self.isolation = _await_ready(
+            self.conn,
+            seconds,
+            self.close,
+            "the query workers' loader did not start (could not load the data)",
+        )
 
     def fork(self) -> Worker:
         """One more worker, forked from the loader (blocking; a fraction of a second)."""

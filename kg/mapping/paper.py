@@ -64,6 +64,26 @@ TABLES = {
 }
 SOURCE_KEY = "eiras2024"  # qualifies IRIs of statements that are one source's view
 
+# The resources the mapper mints for one model, by the first segment of their IRI under the
+# base, and the segment that holds the model's id: model/{id}, assessment/{source}/{id}/...,
+# measurement/{source}/{id}/... (see `Mapper.model`, `Mapper.assessment` and `_table2`).
+OWNED_BY_MODEL = {"model": 1, "assessment": 2, "measurement": 2}
+
+
+def model_owner(base: str, subject: object) -> str | None:
+    """The id of the model whose own resource `subject` is (the model, or one of its Table 3
+    assessments or Table 2 measurements), or None for a resource of no one model (a license,
+    an organisation, a claim, an import's record). How a large build puts a model's statements
+    in the same batch (`kg.release.batches`)."""
+    if not isinstance(subject, NamedNode) or not subject.value.startswith(base):
+        return None
+    value = subject.value
+    parts = value[len(base) :].split("/", 3)
+    at = OWNED_BY_MODEL.get(parts[0])
+    if at is None or len(parts) <= at or not parts[at]:
+        return None
+    return parts[at]
+
 
 class Mapper:
     """Maps curated sources to quads under one instance base."""

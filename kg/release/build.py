@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.checks.derive import derive
+from kg.checks.derive import describe, run_rules
 from kg.errors import KgError
 from kg.fsutil import write_atomic
 from kg.mapping.argument import StatementsMapper
@@ -49,6 +49,7 @@ from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
 from kg.outputs.reports import write_reports
 from kg.paths import resource_dir
+from kg.release.batches import BATCH_MODELS, derive_in_batches, has_blank, partition
 from kg.release.integrity import DUMPS, file_digests
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
@@ -132,14 +133,6 @@ def canonical(quads: list[ox.Quad]) -> list[ox.Quad]:
     return sorted(dataset, key=quad_key)
 
 
-def _has_blank(q: ox.Quad) -> bool:
-    return (
-        isinstance(q.subject, ox.BlankNode)
-        or isinstance(q.object, ox.BlankNode)
-        or isinstance(q.graph_name, ox.BlankNode)
-    )
-
-
 def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
     """Stream `quads` into `store` (bulk loading; the store deduplicates). Quads with a blank
     node are held back and canonicalised (RDFC-1.0) on their own before they are loaded: a blank
@@ -151,7 +144,7 @@ def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
 
     def plain() -> Iterator[ox.Quad]:
         for q in quads:
-            if _has_blank(q):
+            if has_blank(q):
                 blank.append(q)
             else:
                 yield q
@@ -168,11 +161,11 @@ SMALL_BUILD = 100_000  # asserted quads: a dataset smaller than this is derived 
 
 
 def working_store(path: Path, quads: Iterable[ox.Quad]) -> OxigraphStore:
-    """A store loaded with `quads` (`load_asserted`) for derivation and the reports. Fewer than
-    SMALL_BUILD quads (the paper's own build: about 17,000) go into an in-memory store, where
-    the rules' many small queries run about three times faster than on RocksDB; `on_disk`
-    copies it to `path` afterwards. More stream into the on-disk store at `path` as they are
-    read (decision 23): at most SMALL_BUILD quads are held in Python to tell the two apart."""
+    """A store loaded with `quads` (`load_asserted`), not yet derived. Fewer than SMALL_BUILD
+    quads (the paper's own build: about 17,000) go into an in-memory store, where the rules'
+    many small queries run about three times faster than on RocksDB; `on_disk` copies it to
+    `path` afterwards. More stream into the on-disk store at `path` as they are read (decision
+    23): at most SMALL_BUILD quads are held in Python to tell the two apart."""
     stream = iter(quads)
     head = list(itertools.islice(stream, SMALL_BUILD))
     small = len(head) < SMALL_BUILD
@@ -183,6 +176,68 @@ def working_store(path: Path, quads: Iterable[ox.Quad]) -> OxigraphStore:
         store.close()
         raise
     return store
+
+
+def derived_store(
+    path: Path,
+    quads: Iterable[ox.Quad],
+    base: Base,
+    step: Callable[[str], None] = lambda _msg: None,
+) -> OxigraphStore:
+    """A store holding `quads` and everything the rules derive from them, the derived graphs
+    described in the metadata graph. Small data is derived in memory (decision 27; the store
+    is then still in memory: see `on_disk`). A large dataset is split by model as it streams in
+    (`kg.release.batches`, in a folder beside `path`): if the models' own statements outweigh
+    the shared ones it is derived in batches in worker processes (decision 29), else loaded
+    into the on-disk store at `path` and derived there."""
+    stream = iter(quads)
+    head = list(itertools.islice(stream, SMALL_BUILD))
+    if len(head) < SMALL_BUILD:
+        store, batched = working_store(path, head), False
+    else:
+        store, batched = _large_store(path, itertools.chain(head, stream), base, step)
+    try:
+        derived = base.graph("derived").value + "/"
+        sources = [
+            g
+            for g in store.graph_names()
+            if g != base.graph("metadata") and not g.value.startswith(derived)
+        ]
+        if not batched:
+            step("deriving classifications (queries/derive)")
+            run_rules(store, base)
+        describe(store, base, sources)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _large_store(
+    path: Path, quads: Iterable[ox.Quad], base: Base, step: Callable[[str], None]
+) -> tuple[OxigraphStore, bool]:
+    """The on-disk store at `path` with the asserted `quads`, and whether the rules have run
+    already (in batches: `derived_store`)."""
+    spill = path.parent / ".batches"
+    spill.mkdir()
+    try:
+        part = partition(quads, base, spill)
+        if part.worth_batching:
+            step(
+                f"deriving classifications (queries/derive) in {len(part.batches)} "
+                f"batches of up to {BATCH_MODELS} models ({part.models} models)"
+            )
+            store = derive_in_batches(path, part, base, step=step)
+        else:
+            store = OxigraphStore.create(path)
+            try:
+                part.load_all(store)
+            except BaseException:
+                store.close()
+                raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    return store, part.worth_batching
 
 
 def on_disk(store: OxigraphStore, path: Path) -> OxigraphStore:
@@ -247,11 +302,8 @@ def _build_locked(
         # reports read it and the dumps are written from the on-disk store (decision 23); small
         # data is derived in memory and copied to disk once, before the dumps (decision 27).
         step("reading the ontology, curated sources and imports into the store")
-        store = working_store(staging / "store", asserted_quads(sources, base, workspace))
+        store = derived_store(staging / "store", asserted_quads(sources, base, workspace), b, step)
         try:
-            asserted_graphs = [g for g in store.graph_names() if g != b.graph("metadata")]
-            step("deriving classifications (queries/derive)")
-            derive(store, b, asserted_graphs)
             counts = _counts(store)
             graphs = store.counts()
             step("writing reports and figures")

@@ -45,6 +45,11 @@ class OxigraphStore:
         self._store.bulk_extend(quads)
         self._store.flush()
 
+    def load_file(self, path: Path, fmt: ox.RdfFormat) -> None:
+        """Bulk-load an RDF file, parsed natively (no Python object per quad)."""
+        self._store.bulk_load(path=str(path), format=fmt)
+        self._store.flush()
+
     def raw_query(self, text: str) -> Any:
         try:
             return self._store.query(text, use_default_graph_as_union=True)

@@ -1,0 +1,124 @@
+"""A large build derives in batches of models (kg.release.batches, decision 29): the batched
+build must be the whole build, byte for byte, on every source the project imports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import kg.release.batches as batches_module
+import kg.release.build as build_module
+from kg.checks.derive import rules
+from kg.mapping.paper import model_owner
+from kg.release.batches import Partition, partition
+from kg.release.build import asserted_quads, build
+from kg.vocab.namespaces import DEFAULT_BASE, Base
+from tests.conftest import run_kg
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every importer's fixtures in one workspace: rules that join a paper model with another
+    source's records (definition evidence, identity links, Hub lineages) meet them all."""
+    ws = tmp_path_factory.mktemp("batches") / "workspace"
+    for source, path in (
+        ("tracker", FIXTURES / "tracker" / "good"),
+        ("eosai", FIXTURES / "eosai" / "good"),
+        ("mot", FIXTURES / "mot" / "good"),
+        ("fmti", FIXTURES / "fmti"),
+        ("hf", FIXTURES / "hf" / "models.jsonl"),
+    ):
+        proc = run_kg("import", source, str(path), "--workspace", str(ws))
+        assert proc.returncode == 0, proc.stderr
+    return ws
+
+
+def test_the_batched_build_is_the_whole_build(workspace: Path, tmp_path: Path, monkeypatch):
+    """Derived whole in memory, or split into batches of 7 models derived in worker processes
+    (the dataset rules then run on the on-disk store): byte-identical dumps, the same id."""
+    whole = build(out=tmp_path / "whole", workspace=workspace)
+    monkeypatch.setattr(build_module, "SMALL_BUILD", 1_000)
+    monkeypatch.setattr(build_module, "BATCH_MODELS", 7)
+    monkeypatch.setattr(batches_module, "BATCH_MODELS", 7)
+    monkeypatch.setattr(batches_module, "SHARED_RATIO", 0)  # the paper's 40 models: batch anyway
+    steps: list[str] = []
+    batched = build(out=tmp_path / "batched", workspace=workspace, step=steps.append)
+    # the paper's 40 models and the imports' own (EOSAI and MOT records matched to no paper model)
+    assert (
+        "deriving classifications (queries/derive) in 7 batches of up to 7 models (45 models)"
+        in steps
+    )
+    assert batched.build_id == whole.build_id
+    assert batched.graphs == whole.graphs and batched.counts == whole.counts
+    assert not (batched.release / ".batches").exists()
+
+
+def test_a_batch_holds_its_models_own_quads_and_shared_quads_go_with_every_batch(tmp_path: Path):
+    b = Base(DEFAULT_BASE)
+    quads = list(asserted_quads())
+    part = partition(iter(quads), b, tmp_path, batch_models=7)
+    assert isinstance(part, Partition) and part.models == 40 and len(part.batches) == 6
+    files = [part.shared, part.blank, *part.batches]
+    read = {f: list(ox.parse(path=str(f), format=ox.RdfFormat.N_QUADS)) for f in files}
+    assert sum(map(len, read.values())) == len(quads)  # every quad once, none lost
+    assert len(read[part.shared]) + len(read[part.blank]) == part.shared_quads
+    models_of = {f: {model_owner(b.base, q.subject) for q in qs} for f, qs in read.items()}
+    assert models_of[part.shared] == {None}
+    assert not any(model_owner(b.base, q.object) for q in read[part.shared])
+    assert all(len(models_of[f]) == 7 for f in part.batches[:-1])
+    assert len(models_of[part.batches[-1]]) == 5
+    # a model's own quads are all in one batch: its Table 3 assessments with the model, and the
+    # quads that link other resources to it
+    llama = [f for f in part.batches if "llama-2" in models_of[f]]
+    assert len(llama) == 1
+    mine = read[llama[0]]
+    assert len([q for q in mine if "/assessment/eiras2024/llama-2/" in str(q.subject)]) > 12
+    model = ox.NamedNode(DEFAULT_BASE + "model/llama-2")
+    linking = [q for q in quads if q.object == model]
+    assert linking and all(q in mine for q in linking)
+    # blank nodes (OWL class expressions) are apart, named canonically as the build names them
+    blank = [q for q in read[part.blank] if isinstance(q.subject, ox.BlankNode)]
+    assert blank and all(re.fullmatch(r"c14n\d+", q.subject.value) for q in blank)
+    assert not any(isinstance(q.subject, ox.BlankNode) for q in read[part.shared])
+
+
+@pytest.mark.parametrize(
+    ("iri", "owner"),
+    [
+        ("model/llama-2", "llama-2"),
+        ("assessment/eiras2024/llama-2/model-weights", "llama-2"),
+        ("measurement/eiras2024/gpt-2/chatbot-arena-elo", "gpt-2"),
+        ("license/mit", None),
+        ("model/", None),
+        ("assessment/eiras2024", None),
+        ("hf-model/meta-llama/Llama-2-7b", None),  # a Hub record: shared (lineages join them)
+    ],
+)
+def test_model_owner(iri: str, owner: str | None):
+    assert model_owner(DEFAULT_BASE, ox.NamedNode(DEFAULT_BASE + iri)) == owner
+    assert model_owner(DEFAULT_BASE, ox.NamedNode("https://elsewhere.example/" + iri)) is None
+
+
+def _terms(text: str) -> set[str]:
+    return set(re.findall(r"\bgao:[A-Za-z][\w-]*", text))
+
+
+def test_no_model_rule_reads_what_a_dataset_rule_derives():
+    """The dataset rules run after every batch, so a model rule cannot use their conclusions;
+    a model rule reading one would silently find nothing in a large build."""
+    dataset = [r for r in rules() if r.scope == "dataset"]
+    assert {r.slug for r in dataset} == {"lineage-conflicts", "conflict-chains"}
+    made: set[str] = set()
+    for rule in dataset:
+        template = re.search(r"CONSTRUCT\s*\{(.*?)\}\s*WHERE", rule.query.text, re.S)
+        assert template, rule.query.path
+        made |= _terms(template.group(1))
+    for rule in rules():
+        if rule.scope == "model":
+            where = rule.query.text.split("WHERE", 1)[1]
+            assert not (_terms(where) & made), (rule.query.path, _terms(where) & made)

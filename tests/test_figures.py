@@ -102,3 +102,18 @@ def test_heatmap_is_the_same_size_at_any_number_of_models(tmp_path: Path):
     (small_png, small_svg), (large_png, large_svg) = sizes
     assert large_png[1] <= small_png[1] * 1.05  # the same height: bands, not rows
     assert large_svg < 1.3 * small_svg
+
+
+def test_a_share_narrower_than_a_pixel_is_still_drawn(tmp_path: Path):
+    """Regression: 10,000 models in bands of 100 where one band holds a single C1 among 99 N/A:
+    the C1 segment is a fraction of a pixel wide, and drawing the PNG failed (x1 < x0) at the
+    end of a 10,000-model build. It is drawn one pixel wide."""
+    n = 100 * LABELLED_ROWS
+    png, _ = heatmap(_table3(n, lambda i: "C1" if i == 5 else "N/A"), tmp_path / "thin")
+    with Image.open(png) as image:
+        assert image.size[0] > 0
+    d = Drawing("thin")
+    d.rect(10, 10, 0.01, 0.01, "#f00")
+    d.save(tmp_path / "tiny")
+    with Image.open(tmp_path / "tiny.png") as image:
+        assert image.getpixel((10 * SCALE, 10 * SCALE))[:3] == (255, 0, 0)

@@ -166,8 +166,10 @@ class Drawing:
         draw = ImageDraw.Draw(image)
         for item in self.items:
             if isinstance(item, _Rect):
-                box = (item.x * s, item.y * s, (item.x + item.w) * s - 1, (item.y + item.h) * s - 1)
-                draw.rectangle(box, fill=item.fill, outline=item.stroke)
+                x0, y0 = item.x * s, item.y * s
+                # at least one pixel: a band's share of 1 in 1,000 is narrower than that
+                x1, y1 = max(x0, (item.x + item.w) * s - 1), max(y0, (item.y + item.h) * s - 1)
+                draw.rectangle((x0, y0, x1, y1), fill=item.fill, outline=item.stroke)
             elif isinstance(item, _Line):
                 ends = (item.x1 * s, item.y1 * s, item.x2 * s, item.y2 * s)
                 draw.line(ends, fill=item.colour, width=max(1, round(item.width * s)))

@@ -8,11 +8,11 @@ paper's sources) and paper-shaped (`synth_paper.py`: the sources with N models i
 Each build runs in its own process, once with this checkout's code and once with the baseline's
 (`git archive REF`, extracted into the work folder and put first on PYTHONPATH, its queries and
 sources with it), up to `--baseline-max` models. Printed per build: wall and CPU seconds, peak RSS
-(ru_maxrss from wait4), quads per CPU second, each step of the build (the messages it reports)
-with its seconds, the new/baseline ratios, and the ratio of each figure from one N to the next (a
-ratio of 10 per decade is linear cost). A build that fails or passes the memory limit
-(RLIMIT_AS, `--memory-gb`) is reported as such. Last, the paper's own build (`--paper-rounds`
-rounds each, median), new and baseline.
+(of the process and its workers: `bench_hub.run`), quads per CPU second, each step of the build
+(the messages it reports) with its seconds, the new/baseline ratios, and the ratio of each figure
+from one N to the next (a ratio of 10 per decade is linear cost). A build that fails or passes
+the memory limit (RLIMIT_AS, `--memory-gb`) is reported as such. Last, the paper's own build
+(`--paper-rounds` rounds each, median), new and baseline.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A large build derives in batches of models (kg.release.batches, decision 29): the batched
+"""A large build derives in batches of models (kg.checks.batches, decision 29): the batched
 build must be the whole build, byte for byte, on every source the project imports."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-import kg.release.batches as batches_module
+import kg.checks.batches as batches_module
 import kg.release.build as build_module
+from kg.checks.batches import Partition, partition
 from kg.checks.derive import rules
 from kg.mapping.paper import model_owner
-from kg.release.batches import Partition, partition
 from kg.release.build import asserted_quads, build
 from kg.vocab.namespaces import DEFAULT_BASE, Base
 from tests.conftest import run_kg
@@ -122,3 +122,99 @@ def test_no_model_rule_reads_what_a_dataset_rule_derives():
         if rule.scope == "model":
             where = rule.query.text.split("WHERE", 1)[1]
             assert not (_terms(where) & made), (rule.query.path, _terms(where) & made)
+
+
+# --- validation in batches ----------------------------------------------------------------------
+
+EX = "https://example.org/kg/"
+
+
+def _owned(text: str, model: str) -> str:
+    """The shapes fixture (N-Triples) with its model's resources under the IRIs the mapper
+    mints for a model (`model/{id}`, `assessment/{source}/{id}/...`, `measurement/...`)."""
+    text = text.replace(f"<{EX}model>", f"<{EX}model/{model}>")
+    text = re.sub(rf"<{EX}(a\d\d)>", rf"<{EX}assessment/src/{model}/\1>", text)
+    return re.sub(rf"<{EX}(m-[a-z]+)>", rf"<{EX}measurement/src/{model}/\1>", text)
+
+
+def _two_models(vocabulary, case: dict | None) -> list[ox.Quad]:
+    """The case's graph for model `one`, beside the conforming fixture's model `two`."""
+    from tests.test_shapes import fixture_graph
+
+    one = _owned(fixture_graph(vocabulary, case).serialize(format="nt"), "one")
+    two = _owned(fixture_graph(vocabulary).serialize(format="nt"), "two")
+    quads = {*ox.parse(one, format=ox.RdfFormat.N_TRIPLES)}
+    owner = Base(EX).base
+    quads |= {
+        q
+        for q in ox.parse(two, format=ox.RdfFormat.N_TRIPLES)
+        if model_owner(owner, q.subject) == "two" or model_owner(owner, q.object) == "two"
+    }
+    return sorted(quads, key=str)
+
+
+@pytest.fixture(scope="module")
+def shapes_and_vocabulary():
+    from tests.test_shapes import load_ontology, load_shapes, rdflib
+
+    vocabulary = rdflib.Graph()
+    vocabulary.parse(data=ox.serialize(load_ontology(), format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return load_shapes(), vocabulary
+
+
+def _case_names() -> list[str]:
+    from tests.test_shapes import CASES
+
+    return ["(conforming)"] + [c["name"] for c in CASES]
+
+
+@pytest.mark.parametrize("name", _case_names())
+def test_validation_in_batches_gives_each_case_s_results(
+    name: str, shapes_and_vocabulary, tmp_path: Path
+):
+    """Each breaking case of the shapes on model `one`, a conforming model `two` beside it:
+    validated whole, and in batches of one model (each with the shared quads), the same
+    results, so that no shape needs what another batch holds."""
+    from kg.checks.shacl_sparql import validate_data
+    from kg.checks.validate_batches import validate_partition
+    from tests.test_shapes import CASES, full
+
+    shapes, vocabulary = shapes_and_vocabulary
+    case = next((c for c in CASES if c["name"] == name), None)
+    quads = _two_models(vocabulary, case)
+    whole = ox.Store()
+    whole.extend(quads)
+    expected = validate_data(whole, shapes)
+    part = partition(iter(quads), Base(EX), tmp_path, batch_models=1)
+    assert part.models == 2 and len(part.batches) == 2
+    batched = validate_partition(part, workers=1)
+    assert full(batched) == full(expected)
+    assert batched.conforms is expected.conforms
+    if case is not None:  # the case breaks model one's data or a shared resource's
+        assert not batched.conforms or batched.results
+
+
+def test_kg_validate_checks_a_large_release_in_batches(
+    workspace: Path, tmp_path: Path, monkeypatch
+):
+    """The paper with every importer's fixtures: `kg validate` in batches of 7 models (forked
+    workers, from the dump) says what validating the release's copy whole says."""
+    from kg.checks.shacl_sparql import validate_release_store
+    from kg.checks.validate_batches import validate_dump
+    from kg.release.release import Release
+    from tests.test_shapes import full
+
+    build(out=tmp_path / "out", workspace=workspace)
+    release = Release.current(tmp_path / "out")
+    store = release.open_store()
+    whole = validate_release_store(store, release.base.base)
+    store.close()
+    monkeypatch.setattr(batches_module, "SHARED_RATIO", 0)
+    batched = validate_dump(
+        release.dumps / "dataset.nq", release.base.base, batch_models=7, workers=2
+    )
+    assert batched is not None
+    assert full(batched) == full(whole) and batched.conforms is whole.conforms
+    assert whole.results  # the fixtures carry warnings: something to agree on
+    monkeypatch.setattr(batches_module, "SHARED_RATIO", 4)  # the paper's 40 models: not worth it
+    assert validate_dump(release.dumps / "dataset.nq", release.base.base) is None

@@ -4,7 +4,7 @@ Rules run in file-name order (`10-…`, `20-…`) against the store, so a rule s
 rules derived. A rule's header says its `scope`: `model` (the default) when each of its
 conclusions rests on one model's statements and the shared ones (ontology, licenses,
 frameworks), so that it may run on a few models at a time (a large build derives in batches,
-`kg.release.batches`); `dataset` when it joins several models (the lineage rules), so that it
+`kg.checks.batches`); `dataset` when it joins several models (the lineage rules), so that it
 runs once on the whole store, after the model rules. Each rule's output goes to
 `{base}graph/derived/{rule}`, described in the metadata graph (title, description, the rule
 file, the graphs it was derived from). Derived statements are never written into the paper's

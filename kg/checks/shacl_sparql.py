@@ -513,7 +513,14 @@ def validate_data(
     shapes = shapes if shapes is not None else load_shapes()
     engine = StoreShapes(shapes, data, timings)
     hits = engine.validate()
-    records = engine.records({h.focus for h in hits})
+    return report_from_hits(shapes, hits, engine.records({h.focus for h in hits}))
+
+
+def report_from_hits(
+    shapes: rdflib.Graph, hits: list[Hit], records: dict[Term, str]
+) -> ValidationReport:
+    """The typed results and the `sh:ValidationReport` of the engine's hits (`records`: the
+    curated record of each focus node that has one)."""
     graph = rdflib.Graph(namespace_manager=shapes.namespace_manager)
     report = rdflib.BNode()
     conforms = not any(h.severity == "Violation" for h in hits)

@@ -74,7 +74,7 @@ def model_owner(base: str, subject: object) -> str | None:
     """The id of the model whose own resource `subject` is (the model, or one of its Table 3
     assessments or Table 2 measurements), or None for a resource of no one model (a license,
     an organisation, a claim, an import's record). How a large build puts a model's statements
-    in the same batch (`kg.release.batches`)."""
+    in the same batch (`kg.checks.batches`)."""
     if not isinstance(subject, NamedNode) or not subject.value.startswith(base):
         return None
     value = subject.value

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.checks.batches import BATCH_MODELS, derive_in_batches, has_blank, partition
 from kg.checks.derive import describe, run_rules
 from kg.errors import KgError
 from kg.fsutil import write_atomic
@@ -49,7 +50,6 @@ from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
 from kg.outputs.reports import write_reports
 from kg.paths import resource_dir
-from kg.release.batches import BATCH_MODELS, derive_in_batches, has_blank, partition
 from kg.release.integrity import DUMPS, file_digests
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
@@ -187,7 +187,7 @@ def derived_store(
     """A store holding `quads` and everything the rules derive from them, the derived graphs
     described in the metadata graph. Small data is derived in memory (decision 27; the store
     is then still in memory: see `on_disk`). A large dataset is split by model as it streams in
-    (`kg.release.batches`, in a folder beside `path`): if the models' own statements outweigh
+    (`kg.checks.batches`, in a folder beside `path`): if the models' own statements outweigh
     the shared ones it is derived in batches in worker processes (decision 29), else loaded
     into the on-disk store at `path` and derived there."""
     stream = iter(quads)

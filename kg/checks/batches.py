@@ -28,13 +28,15 @@ Batching pays when the models' own statements outweigh the shared ones (paper-sh
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pyoxigraph as ox
 
@@ -81,8 +83,9 @@ class _Spill:
             self._buffer = []
 
     def close(self) -> None:
-        self.flush()
-        self._file.close()
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
 
 
 @dataclass
@@ -120,32 +123,54 @@ def partition(
     quads: Iterable[ox.Quad], base: Base, folder: Path, batch_models: int | None = None
 ) -> Partition:
     """Split `quads` (streamed, not held) into the shared file and one file per batch of
-    `batch_models` models (BATCH_MODELS if None) in `folder`, which must exist."""
+    `batch_models` models (BATCH_MODELS if None) in `folder`, which must exist. A resource of
+    no model that links to exactly one model (an import's judgment or record) goes whole with
+    that model: its statements are read back from the shared file once the stream ends."""
     size = batch_models or BATCH_MODELS
     shared = _Spill(folder / "shared.nq")
     blank_spill = _Spill(folder / "blank.nq")
     batches: list[_Spill] = []
     batch_of: dict[str, int] = {}
+    linked: dict[ox.NamedNode, set[int]] = {}  # resource of no model -> the batches it links to
     blank: list[ox.Quad] = []
     try:
         for q in quads:
             if has_blank(q):
                 blank.append(q)
                 continue
-            owner = model_owner(base.base, q.subject) or model_owner(base.base, q.object)
+            owner = model_owner(base.base, q.subject)
             if owner is None:
-                shared.add(q)
-                continue
+                owner = model_owner(base.base, q.object)
+                if owner is None:
+                    shared.add(q)
+                    continue
             index = batch_of.get(owner)
             if index is None:
                 index = batch_of[owner] = len(batch_of) // size
                 if index == len(batches):
                     batches.append(_Spill(folder / f"batch-{index:06d}.nq"))
             batches[index].add(q)
+            if isinstance(q.subject, ox.NamedNode) and model_owner(base.base, q.subject) is None:
+                linked.setdefault(q.subject, set()).add(index)
         if blank:  # named as canonicalising the whole dataset would (see load_asserted)
             dataset = ox.Dataset(blank)
             dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
             blank_spill.add_all(dataset)
+        shared.close()
+        moving = {s: next(iter(b)) for s, b in linked.items() if len(b) == 1}
+        if moving:
+            kept = _Spill(folder / "shared-kept.nq")
+            try:
+                for q in ox.parse(path=str(shared.path), format=ox.RdfFormat.N_QUADS):
+                    to = moving.get(q.subject)
+                    if to is None:
+                        kept.add(q)
+                    else:
+                        batches[to].add(q)
+            finally:
+                kept.close()
+            kept.path.replace(shared.path)
+            shared.count = kept.count
     finally:
         for spill in (shared, blank_spill, *batches):
             spill.close()
@@ -179,6 +204,43 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+R = TypeVar("R")
+
+
+def in_order(
+    fn: Callable[..., R],
+    jobs: Iterable[tuple[Any, ...]],
+    workers: int,
+    started: Callable[[], None] = lambda: None,
+) -> Iterator[R]:
+    """`fn(*job)` for each job, yielded in order: in this process with one worker, else in
+    `workers` processes, at most `workers + 1` jobs ahead of the caller. `started` is called
+    once the workers exist.
+
+    The workers are forked, not spawned (a spawned worker imports the caller's main module
+    again, and would start a build in a script without a main guard), so `started` is where to
+    open an on-disk store: no RocksDB thread is running when they are forked."""
+    if workers <= 1:
+        started()
+        for job in jobs:
+            yield fn(*job)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        todo = iter(jobs)
+        pending: deque[Future[R]] = deque()
+        try:
+            pending.extend(pool.submit(fn, *job) for job in itertools.islice(todo, workers + 1))
+            started()  # the first submit forked every worker
+            while pending:
+                result = pending.popleft().result()
+                pending.extend(pool.submit(fn, *job) for job in itertools.islice(todo, 1))
+                yield result
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
 def derive_in_batches(
     path: Path,
     part: Partition,
@@ -187,48 +249,35 @@ def derive_in_batches(
     step: Callable[[str], None] = lambda _msg: None,
 ) -> OxigraphStore:
     """A new on-disk store at `path` holding every batch's quads, asserted and derived: the
-    model rules run batch by batch in `workers` processes, and each batch is bulk-loaded into
-    the store as it is done; then the dataset rules run on the store. At most `workers + 1`
-    batches' results wait on disk at a time.
-
-    The workers are forked before the store is opened, so that no RocksDB thread is running
-    when they are (forked, not spawned: a spawned worker would import the caller's main module
-    again, and start a build in a script without a main guard)."""
-    count = workers or default_workers()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        pending: list[tuple[Path, Future[Path]]] = []
-        todo = iter(enumerate(part.batches))
-
-        def submit() -> None:
-            for i, batch in todo:
-                out = part.folder / f"derived-{i:06d}.nq"
-                pending.append((batch, pool.submit(_derive_batch, part, batch, out, base.base)))
-                return
-
-        try:
-            for _ in range(count + 1):
-                submit()  # the first forks every worker
-            store = OxigraphStore.create(path)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        try:
-            part.load_shared(store)
-            done = 0
-            while pending:
-                batch, future = pending.pop(0)
-                out = future.result()
-                submit()
-                store.load_file(batch, ox.RdfFormat.N_QUADS)
-                store.load_file(out, ox.RdfFormat.N_QUADS)
-                out.unlink()
-                done += 1
-                if done % 10 == 0 or done == len(part.batches):
-                    step(f"derived {done} of {len(part.batches)} batches")
-            run_rules(store, base, scope="dataset")
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
+    model rules run batch by batch in `workers` processes (`in_order`), and each batch is
+    bulk-loaded into the store as it is done; then the dataset rules run on the store."""
+    opened: list[OxigraphStore] = []
+    jobs = [
+        (part, batch, part.folder / f"derived-{i:06d}.nq", base.base)
+        for i, batch in enumerate(part.batches)
+    ]
+    try:
+        results = in_order(
+            _derive_batch,
+            jobs,
+            workers or default_workers(),
+            lambda: opened.append(OxigraphStore.create(path)),
+        )
+        for done, (job, out) in enumerate(zip(jobs, results, strict=True), start=1):
+            store = opened[0]
+            if done == 1:
+                part.load_shared(store)
+            store.load_file(job[1], ox.RdfFormat.N_QUADS)
+            store.load_file(out, ox.RdfFormat.N_QUADS)
+            out.unlink()
+            if done % 10 == 0 or done == len(jobs):
+                step(f"derived {done} of {len(jobs)} batches")
+        if not opened:  # no batch: the workers were never needed
+            opened.append(OxigraphStore.create(path))
+            part.load_shared(opened[0])
+        run_rules(opened[0], base, scope="dataset")
+    except BaseException:
+        for store in opened:
             store.close()
-            raise
-    return store
+        raise
+    return opened[0]

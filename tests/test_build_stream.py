@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 import kg.release.build as build_module
 from conftest import Built
@@ -175,3 +176,15 @@ def test_trig_written_from_the_nquads_dump_is_the_store_s_own(tmp_path: Path):
     dumps = _load_and_dump(tmp_path, _quads())  # the store's own N-Quads and TriG
     trig_from_nquads(tmp_path / "d.nq", tmp_path / "again.trig", {"ex": EX})
     assert (tmp_path / "again.trig").read_bytes() == dumps["d.trig"]
+
+
+def test_a_report_process_that_fails_fails_the_build_with_its_error(tmp_path: Path):
+    """A large build writes its reports in a process of their own (kg.outputs.report_process);
+    when that process fails, waiting for it raises its own message, not a silent gap."""
+    from kg.errors import KgError
+    from kg.release.build import ReportProcess
+
+    process = ReportProcess(tmp_path / "no-store", tmp_path)
+    with pytest.raises(KgError, match=r"reports and figures failed: no built store at .*no-store"):
+        process.wait()
+    process.stop()

@@ -29,6 +29,8 @@ import itertools
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -303,13 +305,18 @@ def _build_locked(
         # data is derived in memory and copied to disk once, before the dumps (decision 27).
         step("reading the ontology, curated sources and imports into the store")
         store = derived_store(staging / "store", asserted_quads(sources, base, workspace), b, step)
+        reports: ReportProcess | None = None
         try:
             counts = _counts(store)
             graphs = store.counts()
-            step("writing reports and figures")
-            write_reports(store, staging)
-            step("writing dumps")
-            store = on_disk(store, staging / "store")
+            if store.path is None:
+                step("writing reports and figures")
+                write_reports(store, staging)
+                step("writing dumps")
+                store = on_disk(store, staging / "store")
+            else:  # both from the on-disk store, side by side
+                step("writing dumps, and reports and figures in a process of their own")
+                reports = ReportProcess(store.path, staging)
             dumps = staging / "dumps"
             dumps.mkdir()
             store.dump(dumps / "dataset.nq", ox.RdfFormat.N_QUADS)
@@ -320,8 +327,13 @@ def _build_locked(
                 graph=b.graph("ontology"),
                 prefixes=PREFIXES,
             )
+            if reports is not None:
+                step("waiting for the reports and figures")
+                reports.wait()
         finally:
             store.close()
+            if reports is not None:
+                reports.stop()
         digest = hashlib.sha256()
         dump_digests: dict[str, str] = {}
         for name in DUMPS:  # the id covers every dump, so any change in output is a new release
@@ -360,6 +372,42 @@ def _build_locked(
     return BuildResult(
         final, build_id, reused, dict(graphs), counts, [final / "dumps" / name for name in DUMPS]
     )
+
+
+class ReportProcess:
+    """`kg.outputs.report_process` writing a release's reports and figures from its on-disk
+    store (flushed: everything loaded is on disk), in a process of its own."""
+
+    def __init__(self, store: Path, release: Path) -> None:
+        import kg
+
+        code = str(Path(kg.__file__).resolve().parent.parent)  # this `kg`, wherever it is
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (code, env.get("PYTHONPATH")) if p)
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "kg.outputs.report_process", str(store), str(release)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._errors,
+            env=env,
+        )
+
+    def wait(self) -> None:
+        """Wait for the process; KgError with its last lines if it failed."""
+        code = self._process.wait()
+        if code != 0:
+            self._errors.seek(0)
+            lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+            tail = " | ".join(lines[-3:]) or f"exit status {code}"
+            raise KgError(f"writing the reports and figures failed: {tail}")
+
+    def stop(self) -> None:
+        """Kill the process if it is still running (the build failed), and clean up."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._errors.close()
 
 
 def _counts(store: OxigraphStore) -> dict[str, int]:

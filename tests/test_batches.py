@@ -170,7 +170,7 @@ def _case_names() -> list[str]:
 
 @pytest.mark.parametrize("name", _case_names())
 def test_validation_in_batches_gives_each_case_s_results(
-    name: str, shapes_and_vocabulary, tmp_path: Path
+    name: str, shapes_and_vocabulary, tmp_path: Path, monkeypatch
 ):
     """Each breaking case of the shapes on model `one`, a conforming model `two` beside it:
     validated whole, and in batches of one model (each with the shared quads), the same
@@ -185,6 +185,9 @@ def test_validation_in_batches_gives_each_case_s_results(
     whole = ox.Store()
     whole.extend(quads)
     expected = validate_data(whole, shapes)
+    # as for a large release: records that link to one model go with it (two models' own
+    # statements are fewer than the shared ones here, which alone would keep them shared)
+    monkeypatch.setattr(batches_module, "SHARED_RATIO", 0)
     part = partition(iter(quads), Base(EX), tmp_path, batch_models=1)
     assert part.models == 2 and len(part.batches) == 2
     batched = validate_partition(part, workers=1)
@@ -218,3 +221,24 @@ def test_kg_validate_checks_a_large_release_in_batches(
     assert whole.results  # the fixtures carry warnings: something to agree on
     monkeypatch.setattr(batches_module, "SHARED_RATIO", 4)  # the paper's 40 models: not worth it
     assert validate_dump(release.dumps / "dataset.nq", release.base.base) is None
+    # `kg validate` takes the batched path past the build's threshold, and says the same
+    monkeypatch.setattr(batches_module, "SHARED_RATIO", 0)
+    monkeypatch.setattr(build_module, "SMALL_BUILD", 1_000)
+    called: list[Path] = []
+    real = validate_dump
+
+    def watched(dump: Path, *args, **kwargs):
+        called.append(dump)
+        return real(dump, *args, **kwargs)
+
+    monkeypatch.setattr("kg.checks.validate_batches.validate_dump", watched)
+    proc = run_kg("validate", "--out", str(tmp_path / "out"))
+    assert called == [release.dumps / "dataset.nq"], proc.stdout
+    assert proc.returncode == 0 and proc.stdout.startswith(
+        f"Conforms: 0 violation(s), {_count(whole, 'Warning')} warning(s)"
+    ), proc.stdout
+    assert (release.reports / "validation.ttl").is_file()
+
+
+def _count(report, severity: str) -> int:
+    return sum(1 for r in report.results if r.severity.value == severity)

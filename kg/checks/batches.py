@@ -158,7 +158,8 @@ def partition(
             blank_spill.add_all(dataset)
         shared.close()
         moving = {s: next(iter(b)) for s, b in linked.items() if len(b) == 1}
-        if moving:
+        owned = sum(b.count for b in batches)
+        if moving and owned >= SHARED_RATIO * (shared.count + len(blank)):  # else loaded whole
             kept = _Spill(folder / "shared-kept.nq")
             try:
                 for q in ox.parse(path=str(shared.path), format=ox.RdfFormat.N_QUADS):

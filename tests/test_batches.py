@@ -242,3 +242,27 @@ def test_kg_validate_checks_a_large_release_in_batches(
 
 def _count(report, severity: str) -> int:
     return sum(1 for r in report.results if r.severity.value == severity)
+
+
+def _square_or_fail(n: int) -> int:
+    if n == 3:
+        raise ValueError(f"job {n} failed")
+    return n * n
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_jobs_run_in_order_and_a_failing_job_stops_them(workers: int):
+    """`in_order` yields results in the jobs' order (in this process, or in forked workers),
+    calls `started` once, and a job's error reaches the caller: a build whose batch fails
+    fails, its staging folder removed, the previous release kept."""
+    from kg.checks.batches import in_order
+
+    started: list[int] = []
+    results = in_order(
+        _square_or_fail, [(n,) for n in (5, 1, 2)], workers, lambda: started.append(1)
+    )
+    assert list(results) == [25, 1, 4] and started == [1]
+    got: list[int] = []
+    with pytest.raises(ValueError, match="job 3 failed"):
+        got.extend(in_order(_square_or_fail, [(n,) for n in (1, 2, 3, 4, 5)], workers))
+    assert got == [1, 4]

@@ -141,15 +141,23 @@ def test_paper_tables_are_mapped_row_by_row_not_collected():
     assert Watched.read == 1, "Table 2's quads were collected before the first was handed on"
 
 
-def test_small_data_is_derived_in_memory_and_large_data_streams_to_disk(
-    tmp_path: Path, monkeypatch
+def test_small_data_is_loaded_in_memory_and_large_data_through_the_split_to_disk(
+    tmp_path: Path,
 ):
+    """The same quads, blank nodes named alike, whether loaded in memory (a small build) or
+    split into files and bulk-loaded into the on-disk store (a large build not worth deriving
+    in batches: `_large_store`)."""
+    from kg.release.build import _large_store
+    from kg.vocab.namespaces import DEFAULT_BASE, Base
+
     quads = _quads()
-    small = working_store(tmp_path / "small", iter(quads))
-    assert small.path is None and not (tmp_path / "small").exists()
-    monkeypatch.setattr(build_module, "SMALL_BUILD", 100)  # fewer than the 606 quads
-    large = working_store(tmp_path / "large", iter(quads))
-    assert large.path == tmp_path / "large" and (tmp_path / "large").is_dir()
+    small = working_store(iter(quads))
+    assert small.path is None
+    large, batched = _large_store(
+        tmp_path / "large", iter(quads), Base(DEFAULT_BASE), lambda _msg: None
+    )
+    assert not batched and large.path == tmp_path / "large" and (tmp_path / "large").is_dir()
+    assert not (tmp_path / ".batches").exists()  # the split's files are gone
     assert {str(q) for q in small.quads()} == {str(q) for q in large.quads()}
     copied = on_disk(small, tmp_path / "copied")
     assert copied.path == tmp_path / "copied"

@@ -58,6 +58,21 @@ def has_blank(q: ox.Quad) -> bool:
     )
 
 
+def canonical_blank(quads: list[ox.Quad]) -> ox.Dataset:
+    """The quads with blank nodes of a dataset, their nodes named by RDFC-1.0 on their own: a
+    blank node's canonical name depends only on the quads that mention blank nodes, so this
+    names them as canonicalising the whole dataset would."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return dataset
+
+
+def _worth(owned: int, shared: int) -> bool:
+    """Whether models' own quads outweigh the shared ones enough to derive in batches (each
+    batch loads the shared quads again)."""
+    return owned > 0 and owned >= SHARED_RATIO * shared
+
+
 class _Spill:
     """Quads to one N-Quads file, serialised natively a few thousand at a time."""
 
@@ -103,9 +118,8 @@ class Partition:
 
     @property
     def worth_batching(self) -> bool:
-        """Whether the models' own quads outweigh the shared ones enough to derive in batches
-        (each batch loads the shared quads again)."""
-        return bool(self.batches) and self.owned_quads >= SHARED_RATIO * self.shared_quads
+        """Whether the models' own quads outweigh the shared ones enough to work in batches."""
+        return _worth(self.owned_quads, self.shared_quads)
 
     def load_shared(self, store: OxigraphStore) -> None:
         """Add the shared quads to `store`, their blank nodes named as in the file."""
@@ -138,28 +152,25 @@ def partition(
             if has_blank(q):
                 blank.append(q)
                 continue
-            owner = model_owner(base.base, q.subject)
+            own = model_owner(base.base, q.subject)
+            owner = own or model_owner(base.base, q.object)
             if owner is None:
-                owner = model_owner(base.base, q.object)
-                if owner is None:
-                    shared.add(q)
-                    continue
+                shared.add(q)
+                continue
             index = batch_of.get(owner)
             if index is None:
                 index = batch_of[owner] = len(batch_of) // size
                 if index == len(batches):
                     batches.append(_Spill(folder / f"batch-{index:06d}.nq"))
             batches[index].add(q)
-            if isinstance(q.subject, ox.NamedNode) and model_owner(base.base, q.subject) is None:
+            if own is None and isinstance(q.subject, ox.NamedNode):  # it links to the model
                 linked.setdefault(q.subject, set()).add(index)
-        if blank:  # named as canonicalising the whole dataset would (see load_asserted)
-            dataset = ox.Dataset(blank)
-            dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-            blank_spill.add_all(dataset)
+        if blank:
+            blank_spill.add_all(canonical_blank(blank))
         shared.close()
         moving = {s: next(iter(b)) for s, b in linked.items() if len(b) == 1}
         owned = sum(b.count for b in batches)
-        if moving and owned >= SHARED_RATIO * (shared.count + len(blank)):  # else loaded whole
+        if moving and _worth(owned, shared.count + len(blank)):  # else it is loaded whole
             kept = _Spill(folder / "shared-kept.nq")
             try:
                 for q in ox.parse(path=str(shared.path), format=ox.RdfFormat.N_QUADS):
@@ -252,30 +263,25 @@ def derive_in_batches(
     """A new on-disk store at `path` holding every batch's quads, asserted and derived: the
     model rules run batch by batch in `workers` processes (`in_order`), and each batch is
     bulk-loaded into the store as it is done; then the dataset rules run on the store."""
+    assert part.batches, "derive_in_batches needs at least one batch (Partition.worth_batching)"
     opened: list[OxigraphStore] = []
+
+    def open_store() -> None:  # once the workers are forked
+        opened.append(OxigraphStore.create(path))
+        part.load_shared(opened[0])
+
     jobs = [
         (part, batch, part.folder / f"derived-{i:06d}.nq", base.base)
         for i, batch in enumerate(part.batches)
     ]
     try:
-        results = in_order(
-            _derive_batch,
-            jobs,
-            workers or default_workers(),
-            lambda: opened.append(OxigraphStore.create(path)),
-        )
+        results = in_order(_derive_batch, jobs, workers or default_workers(), open_store)
         for done, (job, out) in enumerate(zip(jobs, results, strict=True), start=1):
-            store = opened[0]
-            if done == 1:
-                part.load_shared(store)
-            store.load_file(job[1], ox.RdfFormat.N_QUADS)
-            store.load_file(out, ox.RdfFormat.N_QUADS)
+            opened[0].load_file(job[1], ox.RdfFormat.N_QUADS)
+            opened[0].load_file(out, ox.RdfFormat.N_QUADS)
             out.unlink()
             if done % 10 == 0 or done == len(jobs):
                 step(f"derived {done} of {len(jobs)} batches")
-        if not opened:  # no batch: the workers were never needed
-            opened.append(OxigraphStore.create(path))
-            part.load_shared(opened[0])
         run_rules(opened[0], base, scope="dataset")
     except BaseException:
         for store in opened:

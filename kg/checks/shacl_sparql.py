@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -491,9 +491,15 @@ def validation_copy(store: GraphStore, exclude_prefix: str) -> ox.Store:
     names = [g for g in store.graph_names() if not str(g.value).startswith(exclude_prefix)]
     for name in names:
         data.bulk_load(store.graph_ntriples(name), format=ox.RdfFormat.N_TRIPLES)
-    kind = ox.NamedNode(str(RDF.type))
-    data.extend(ox.Quad(n, kind, ox.NamedNode(str(SD.NamedGraph))) for n in names)
+    data.extend(graph_inventory(names))
     return data
+
+
+def graph_inventory(names: Iterable[ox.NamedNode]) -> Iterator[ox.Quad]:
+    """One `sd:NamedGraph` node per graph validated, in the default graph (shapes check the
+    graphs' own descriptions)."""
+    kind, named = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(SD.NamedGraph))
+    return (ox.Quad(n, kind, named) for n in names)
 
 
 def graph_copy(graph: rdflib.Graph) -> ox.Store:

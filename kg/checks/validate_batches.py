@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-from rdflib.namespace import RDF
 
 from kg.checks.batches import Partition, default_workers, in_order, partition
-from kg.checks.shacl_sparql import Hit, StoreShapes, Term, report_from_hits
-from kg.checks.validate import SD, ValidationReport, load_shapes
+from kg.checks.shacl_sparql import Hit, StoreShapes, Term, graph_inventory, report_from_hits
+from kg.checks.validate import ValidationReport, load_shapes
 from kg.store import OxigraphStore
 from kg.vocab.namespaces import Base
 
@@ -42,9 +41,7 @@ def asserted_from_dump(dump: Path, base: str) -> Iterator[ox.Quad]:
                 continue
             names.add(graph.value)
         yield ox.Quad(q.subject, q.predicate, q.object)
-    kind, named = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(SD.NamedGraph))
-    for name in sorted(names):
-        yield ox.Quad(ox.NamedNode(name), kind, named)
+    yield from graph_inventory(ox.NamedNode(n) for n in sorted(names))
 
 
 @functools.cache
@@ -53,14 +50,15 @@ def _shapes(folder: Path | None) -> rdflib.Graph:
 
 
 def _validate_batch(
-    part: Partition, batch: Path | None, shapes: Path | None
+    part: Partition, batches: tuple[Path, ...], shapes: Path | None
 ) -> tuple[list[Hit], dict[Term, str]]:
-    """In a worker: one batch (or only the shared quads) validated in memory."""
-    data = OxigraphStore.in_memory()
+    """In a worker: the shared quads and `batches` validated together in memory."""
+    native = ox.Store()
+    data = OxigraphStore(native)
     part.load_shared(data)
-    if batch is not None:
+    for batch in batches:
         data.load_file(batch, ox.RdfFormat.N_QUADS)
-    engine = StoreShapes(_shapes(shapes), data.native)
+    engine = StoreShapes(_shapes(shapes), native)
     hits = engine.validate()
     return hits, engine.records({h.focus for h in hits})
 
@@ -68,17 +66,22 @@ def _validate_batch(
 def validate_partition(
     part: Partition, shapes: Path | None = None, workers: int | None = None
 ) -> ValidationReport:
-    """Validate every batch of `part` (`workers` processes) and report the union."""
+    """Validate `part` batch by batch in `workers` processes and report the union; all of it
+    at once, in this process, when it is not worth splitting (`Partition.worth_batching`: a
+    Hub-shaped release, whose repositories are shared)."""
     # loaded before the workers are forked, so that they inherit it: the shapes' blank nodes
     # (unnamed property shapes, paths like ^cito:hasCitingEntity) are the same objects in the
     # hits they send back as in the graph the report is written from
     graph = _shapes(shapes)
     hits: set[Hit] = set()
     records: dict[Term, str] = {}
-    jobs: Iterable[tuple[Partition, Path | None, Path | None]] = [
-        (part, batch, shapes) for batch in part.batches
-    ] or [(part, None, shapes)]
-    for found, recs in in_order(_validate_batch, jobs, workers or default_workers()):
+    jobs: list[tuple[Partition, tuple[Path, ...], Path | None]]
+    if part.worth_batching:
+        jobs = [(part, (batch,), shapes) for batch in part.batches]
+        count = workers or default_workers()
+    else:
+        jobs, count = [(part, tuple(part.batches), shapes)], 1
+    for found, recs in in_order(_validate_batch, jobs, count):
         hits.update(found)
         records.update(recs)
     return report_from_hits(graph, sorted(hits, key=_hit_key), records)
@@ -94,12 +97,9 @@ def validate_dump(
     shapes: Path | None = None,
     workers: int | None = None,
     batch_models: int | None = None,
-) -> ValidationReport | None:
-    """Validate a release's asserted quads from its N-Quads `dump` in batches of models, or
-    None if they are not worth splitting (mostly shared quads: `Partition.worth_batching`),
-    for the caller to validate them whole."""
+) -> ValidationReport:
+    """Validate a release's asserted quads, read from its N-Quads `dump` (natively, rather than
+    out of RocksDB), in batches of models where that pays (`validate_partition`)."""
     with tempfile.TemporaryDirectory(prefix="kg-validate-") as folder:
         part = partition(asserted_from_dump(dump, base), Base(base), Path(folder), batch_models)
-        if not part.worth_batching:
-            return None
         return validate_partition(part, shapes, workers)

@@ -72,9 +72,9 @@ def validate(
 
 
 def _in_batches(release: Release, shapes: Path | None) -> ValidationReport | None:
-    """A large release validated batch by batch of models from its N-Quads dump (decision 29),
-    or None for one validated whole: fewer asserted quads than the build derives in memory, or
-    not worth splitting."""
+    """A large release validated from its N-Quads dump, batch by batch of models where that
+    pays (decision 29), or None for a release with fewer asserted quads than a build derives
+    in memory (validated on a copy of its store)."""
     from kg.checks.validate_batches import validate_dump
     from kg.release.build import SMALL_BUILD
 

@@ -39,7 +39,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.checks.batches import BATCH_MODELS, derive_in_batches, has_blank, partition
+from kg.checks.batches import (
+    BATCH_MODELS,
+    canonical_blank,
+    derive_in_batches,
+    has_blank,
+    partition,
+)
 from kg.checks.derive import describe, run_rules
 from kg.errors import KgError
 from kg.fsutil import write_atomic
@@ -153,9 +159,7 @@ def load_asserted(store: OxigraphStore, quads: Iterable[ox.Quad]) -> int:
 
     store.add_quads(plain())
     if blank:
-        dataset = ox.Dataset(blank)
-        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-        store.add_quads(dataset)
+        store.add_quads(canonical_blank(blank))
     return len(blank)
 
 
@@ -298,7 +302,9 @@ def _build_locked(
     try:
         # One store, loaded once: the sources stream into it, the rules derive on it, the
         # reports read it and the dumps are written from the on-disk store (decision 23); small
-        # data is derived in memory and copied to disk once, before the dumps (decision 27).
+        # data is derived in memory and copied to disk once, before the dumps (decision 27);
+        # large data is split by model and derived in batches when that pays, and its reports
+        # are written beside the dumps by a process of their own (decision 29).
         step("reading the ontology, curated sources and imports into the store")
         store = derived_store(staging / "store", asserted_quads(sources, base, workspace), b, step)
         reports: ReportProcess | None = None

@@ -45,12 +45,6 @@ class OxigraphStore:
         self._store.bulk_extend(quads)
         self._store.flush()
 
-    @property
-    def native(self) -> ox.Store:
-        """The pyoxigraph store itself, for engines that query it directly (SHACL on the
-        store)."""
-        return self._store
-
     def load_file(self, path: Path, fmt: ox.RdfFormat) -> None:
         """Bulk-load an RDF file, parsed natively (no Python object per quad)."""
         self._store.bulk_load(path=str(path), format=fmt)

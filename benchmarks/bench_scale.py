@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scale.py [--hub 10000 100000 1000000] [--paper 100000]
         [--baseline REF] [--baseline-max 100000] [--paper-rounds 3] [--memory-gb 12] [--work DIR]
+        [--keep]
 
 Workloads: hub-shaped (`synth_hub.py` records imported with `kg import hf`, then built with the
 paper's sources) and paper-shaped (`synth_paper.py`: the sources with N models in Tables 2-3).
@@ -82,8 +83,15 @@ def env_for(code: Path) -> dict[str, str]:
 
 
 def one_build(
-    label: str, code: Path, out: Path, sources: str, workspace: str, memory_gb: float
+    label: str,
+    code: Path,
+    out: Path,
+    sources: str,
+    workspace: str,
+    memory_gb: float,
+    keep: bool = False,
 ) -> dict[str, Any]:
+    """One build in its own process; its output folder is removed after unless `keep`."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-c", BUILD_SCRIPT, str(out), sources, workspace]
     try:
@@ -92,7 +100,8 @@ def one_build(
         print(f"    {label:<9} FAILED {exc}", flush=True)
         return {"error": str(exc)[:300]}
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(out, ignore_errors=True)
     data = json.loads(row.pop("stdout").strip().splitlines()[-1])
     row.update(data)
     row["rate"] = data["quads"] / row["cpu"] if row["cpu"] else 0.0
@@ -152,7 +161,10 @@ def paper(n: int, args: argparse.Namespace, old_code: Path | None) -> dict[str, 
     if not src.is_dir():
         r = run([sys.executable, "benchmarks/synth_paper.py", str(n), str(src)], args.memory_gb)
         print(f"    synth     {r['wall']:8.1f} s wall {r['rss']:8.0f} MB", flush=True)
-    result = {"new": one_build("new", ROOT, work / "out-new", str(src), "-", args.memory_gb)}
+    out = work / f"out-new-{n}" if args.keep else work / "out-new"
+    result = {"new": one_build("new", ROOT, out, str(src), "-", args.memory_gb, args.keep)}
+    if args.keep and "error" not in result["new"]:
+        print(f"    kept: {out}", flush=True)
     if old_code is not None and n <= args.baseline_max:
         result["old"] = one_build(
             "baseline", old_code, work / "out-old", str(src), "-", args.memory_gb
@@ -212,6 +224,11 @@ def main() -> None:
     parser.add_argument("--paper-rounds", type=int, default=3)
     parser.add_argument("--memory-gb", type=float, default=12.0)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the new paper-shaped releases (WORK/out-new-N), to validate or serve them",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     args.work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))

@@ -4,6 +4,7 @@ blank-node quads canonicalised, and dumps whose order does not depend on the ord
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -190,9 +191,30 @@ def test_a_report_process_that_fails_fails_the_build_with_its_error(tmp_path: Pa
     """A large build writes its reports in a process of their own (kg.outputs.report_process);
     when that process fails, waiting for it raises its own message, not a silent gap."""
     from kg.errors import KgError
-    from kg.release.build import ReportProcess
+    from kg.release.build import ReportProcess, finished
 
-    process = ReportProcess(tmp_path / "no-store", tmp_path)
-    with pytest.raises(KgError, match=r"reports and figures failed: no built store at .*no-store"):
+    store = OxigraphStore.create(tmp_path / "store")
+    read_only = finished(store)
+    shutil.rmtree(tmp_path / "store")  # gone before the process opens it
+    process = ReportProcess(read_only, tmp_path)
+    with pytest.raises(KgError, match=r"reports and figures failed: no built store at .*store"):
         process.wait()
     process.stop()
+    read_only.close()
+
+
+def test_the_report_process_reads_only_a_finished_store(tmp_path: Path):
+    """Regression (100,000 models): the report process read the on-disk store while the build
+    still had it open for writing, and failed with `std::bad_alloc` in the store's engine. The
+    build now closes the store and opens it read-only (`finished`) before the dumps and the
+    report process read it, and a report process is never started on a writable store."""
+    from kg.release.build import ReportProcess, finished
+
+    writable = OxigraphStore.create(tmp_path / "store")
+    writable.add_quads([ox.Quad(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal("o"))])
+    with pytest.raises(ValueError, match="finished on-disk store"):
+        ReportProcess(writable, tmp_path)
+    done = finished(writable)
+    assert done.read_only and done.path == tmp_path / "store"
+    assert len(list(done.quads())) == 1  # what was written is there
+    done.close()

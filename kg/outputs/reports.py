@@ -1,18 +1,27 @@
 """Build outputs for people: the consistency report (errata) and the figures.
 
 Both are computed from the store by library queries (`errata`, `figure4`, `table3`,
-`definitions`, `coverage`), so what a person reads is exactly what an analyst gets from
-`kg query`.
+`coverage`), so what a person reads is what an analyst gets from `kg query`; where a figure of
+many models draws shares, by queries of `queries/internal/` that read the same statements and
+count in the store (`table3-bands`: `table3`'s cells by band of rows; `definition-verdicts`:
+`definitions`' verdicts without their condition counts). Every query's solutions are folded as
+they come: at 100,000 models no list of a row per cell is held, and the report stays readable
+(the consistency report lists the first ERRATA_LISTED findings of each check and counts all).
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from kg.checks.sparql_checks import CheckResult, errata_checks, run_checks
+from kg.errors import QueryError
+from kg.mapping.rdf import integer
 from kg.outputs.drawing import LINE_HEIGHT, Drawing, text_width
 from kg.outputs.templating import render
 from kg.store import OxigraphStore
@@ -48,19 +57,35 @@ def level_key(level: str) -> str:
     return level[1] if len(level) == 2 and level[0] in "CD" else level
 
 
-def _rows(store: OxigraphStore, name: str) -> list[dict[str, str]]:
-    result = store.select(resolve(name))
-    return [{k: (v.value if v is not None else "") for k, v in r.items()} for r in result.rows]
+def solutions(
+    store: OxigraphStore, name: str, params: dict[str, ox.Literal] | None = None
+) -> Iterator[dict[str, str]]:
+    """A query's solutions one at a time, each value as text ("" when unbound): a figure folds
+    them as they come, so no list of every row is held (1.2 million at 100,000 models)."""
+    result = store.run(resolve(name), params)
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryError(f"{name}: expected a SELECT query")
+    names = [v.value for v in result.variables]
+    for solution in result:
+        yield {n: (v.value if (v := solution[n]) is not None else "") for n in names}
 
 
 def errata_markdown(results: list[CheckResult]) -> str:
     """The consistency report: the findings of the errata checks, titled by their headers
     (template `templates/errata.md.j2`)."""
     results = [r for r in results if r.check.group == "errata"]
-    return render("errata.md.j2", results=results, total=sum(len(r.rows) for r in results))
+    return render(
+        "errata.md.j2",
+        results=results,
+        total=f"{sum(len(r.rows) for r in results):,}",
+        listed=ERRATA_LISTED,
+    )
 
 
-def figure4(rows: list[dict[str, str]], path: Path) -> list[Path]:
+ERRATA_LISTED = 200  # findings listed per check in the consistency report (all are counted)
+
+
+def figure4(rows: Iterable[dict[str, str]], path: Path) -> list[Path]:
     """Figure 4: one bar per component, stacked by level in the paper's legend order, each
     segment labelled with its count where the count fits."""
     components: dict[str, None] = {}
@@ -141,21 +166,24 @@ class _Cell:
     colour: str = "#000"
 
 
+Tally = list[dict[str, int]]  # per column, how many rows of a band have each category
+
+
 def _bands(
-    names: list[str], columns: list[str], cells: dict[tuple[str, str], str], keys: list[str]
-) -> tuple[list[str], list[list[dict[str, int]]]]:
+    names: list[str], columns: list[str], cells: dict[str, list[str | None]], keys: list[str]
+) -> tuple[list[str], list[Tally]]:
     """Rows in bands of consecutive names, at most LABELLED_ROWS bands: each band's label and,
-    per column, how many of its rows have each key. One pass over the cells: O(N)."""
+    per column, how many of its rows have each key (`cells`: a row's category per column,
+    None where it has none). One pass over the cells: O(N)."""
     size = math.ceil(len(names) / LABELLED_ROWS)
     labels, tallies = [], []
     for start in range(0, len(names), size):
         band = names[start : start + size]
         labels.append(f"{start + 1:,}-{start + len(band):,}")
-        tally: list[dict[str, int]] = [dict.fromkeys(keys, 0) for _ in columns]
+        tally: Tally = [dict.fromkeys(keys, 0) for _ in columns]
         for name in band:
-            for j, c in enumerate(columns):
-                key = cells.get((name, c))
-                if key is not None:
+            for j, key in enumerate(cells[name]):
+                if key in tally[j]:
                     tally[j][key] += 1
         tallies.append(tally)
     return labels, tallies
@@ -166,7 +194,7 @@ def _category_grid(
     title: str,
     names: list[str],
     columns: list[str],
-    cells: dict[tuple[str, str], str],  # (row, column) -> the category shown in the cell
+    cells: dict[str, list[str | None]],  # row -> the category shown in each column's cell
     colour: dict[str, str],  # category -> colour
     legend: list[tuple[str, str]],
     order: str,
@@ -178,16 +206,43 @@ def _category_grid(
     if len(names) <= LABELLED_ROWS:
         grid = [
             [
-                _Cell(((colour[cells[(n, c)]], 1.0),), cells[(n, c)])
-                if (n, c) in cells
-                else _Cell(())
-                for c in columns
+                _Cell(((colour[key], 1.0),), key) if key is not None else _Cell(())
+                for key in _padded(cells[n], len(columns))
             ]
             for n in names
         ]
         return _grid(path, title, "", names, columns, grid, legend, sizes)
-    keys = list(colour)
-    labels, tallies = _bands(names, columns, cells, keys)
+    labels, tallies = _bands(names, columns, cells, list(colour))
+    size = math.ceil(len(names) / LABELLED_ROWS)
+    return _banded_grid(
+        path,
+        title,
+        f"{len(names):,} models {order}, in bands of {size:,}",
+        labels,
+        columns,
+        tallies,
+        colour,
+        legend,
+        sizes,
+    )
+
+
+def _padded(keys: list[str | None], n: int) -> list[str | None]:
+    return keys + [None] * (n - len(keys))
+
+
+def _banded_grid(
+    path: Path,
+    title: str,
+    bands: str,  # what the bands are ("N models …, in bands of S")
+    labels: list[str],
+    columns: list[str],
+    tallies: list[Tally],
+    colour: dict[str, str],
+    legend: list[tuple[str, str]],
+    sizes: tuple[float, float, float],
+) -> list[Path]:
+    """Bands of rows: each cell shows the share of each category among its band's rows."""
     grid = [
         [
             _Cell(
@@ -199,11 +254,7 @@ def _category_grid(
         ]
         for row in tallies
     ]
-    size = math.ceil(len(names) / LABELLED_ROWS)
-    note = (
-        f"{len(names):,} models {order}, in bands of {size:,}: each cell shows the share of "
-        "each value in its band"
-    )
+    note = f"{bands}: each cell shows the share of each value in its band"
     return _grid(path, title, note, labels, columns, grid, legend, (sizes[0], 9.0, sizes[2]))
 
 
@@ -272,34 +323,116 @@ def _grid(
     return d.save(path)
 
 
-def heatmap(rows: list[dict[str, str]], path: Path) -> list[Path]:
+HEATMAP_TITLE = "Table 3: openness of each component of each model"
+HEATMAP_SIZES = (44.0, 17.0, 6.5)  # cell width, height, text size
+
+
+def heatmap(rows: Iterable[dict[str, str]], path: Path) -> list[Path]:
     """Table 3 as a model x component grid coloured by level, each cell labelled (in bands of
-    models past LABELLED_ROWS)."""
-    models: dict[str, None] = {}  # insertion-ordered sets: O(1) per row, not a list scan
-    components: dict[str, None] = {}
-    cells: dict[tuple[str, str], str] = {}
+    models past LABELLED_ROWS). `rows`: `table3`'s, in its order, folded as they come (a
+    model's levels in a list, the level strings shared)."""
+    components: dict[str, int] = {}
+    models: dict[str, list[str | None]] = {}  # insertion-ordered: Table 3's order
+    levels: dict[str, str] = {}
     for r in rows:
-        models.setdefault(r["model"])
-        components.setdefault(r["component"])
-        cells[(r["model"], r["component"])] = r["level"]
+        if not r["level"]:
+            continue  # a cell with no level: nothing to colour
+        j = components.setdefault(r["component"], len(components))
+        cells = models.setdefault(r["model"], [])
+        cells.extend([None] * (j + 1 - len(cells)))
+        cells[j] = levels.setdefault(r["level"], r["level"])
     if len(models) > LABELLED_ROWS:  # bands count levels, C1 and D1 alike
-        cells = {k: level_key(v) for k, v in cells.items()}
+        models = {m: [level_key(v) if v else None for v in c] for m, c in models.items()}
         colour = COLOURS
     else:
-        colour = {v: COLOURS[level_key(v)] for v in set(cells.values())}
-    legend = [(COLOURS[k], LEGEND[k]) for k in LEVEL_ORDER]
-    title = "Table 3: openness of each component of each model"
+        colour = {v: COLOURS[level_key(v)] for v in levels}
     return _category_grid(
         path,
-        title,
+        HEATMAP_TITLE,
         list(models),
         list(components),
-        cells,
+        models,
         colour,
-        legend,
+        _level_legend(),
         "in Table 3's order",
-        (44, 17, 6.5),
+        HEATMAP_SIZES,
     )
+
+
+def _level_legend() -> list[tuple[str, str]]:
+    return [(COLOURS[k], LEGEND[k]) for k in LEVEL_ORDER]
+
+
+def heatmap_in_bands(
+    rows: Iterable[dict[str, str]], extent: Table3Extent, path: Path
+) -> list[Path]:
+    """The heat map of a Table 3 counted in bands of rows by the store
+    (`internal/table3-bands`: band, component, level, cells): the same drawing `heatmap` makes
+    past LABELLED_ROWS models, from a few thousand counts instead of a row per cell."""
+    components: dict[str, int] = {}
+    counts: dict[tuple[int, int], dict[str, int]] = {}
+    for r in rows:
+        j = components.setdefault(r["component"], len(components))
+        tally = counts.setdefault((int(float(r["band"])), j), dict.fromkeys(COLOURS, 0))
+        tally[level_key(r["level"])] += int(r["cells"])
+    span, rows_per_band = extent.span, extent.rows_per_band
+    bands = math.ceil(span / rows_per_band)
+    labels = [
+        f"{b * rows_per_band + 1:,}-{min((b + 1) * rows_per_band, span):,}" for b in range(bands)
+    ]
+    tallies = [
+        [counts.get((b, j), dict.fromkeys(COLOURS, 0)) for j in range(len(components))]
+        for b in range(bands)
+    ]
+    return _banded_grid(
+        path,
+        HEATMAP_TITLE,
+        f"{extent.models:,} models in Table 3's order, in bands of {rows_per_band:,}",
+        labels,
+        list(components),
+        tallies,
+        COLOURS,
+        _level_legend(),
+        HEATMAP_SIZES,
+    )
+
+
+@dataclass(frozen=True)
+class Table3Extent:
+    """How many models Table 3 has and its row numbers (`internal/table3-extent`)."""
+
+    models: int
+    first: int
+    last: int
+
+    @property
+    def span(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def rows_per_band(self) -> int:
+        return math.ceil(self.span / LABELLED_ROWS)
+
+
+def table3_extent(store: OxigraphStore) -> Table3Extent:
+    row = next(solutions(store, "internal/table3-extent"))
+    return Table3Extent(int(row["models"] or 0), int(row["first"] or 1), int(row["last"] or 0))
+
+
+def table3_bands(store: OxigraphStore, extent: Table3Extent) -> Iterator[dict[str, str]]:
+    """`internal/table3-bands`'s counts, bands of `extent.rows_per_band` rows from its first."""
+    params = {"first": integer(extent.first), "size": integer(extent.rows_per_band)}
+    return solutions(store, "internal/table3-bands", params)
+
+
+def write_heatmap(store: OxigraphStore, path: Path) -> list[Path]:
+    """The heat map of Table 3 from the store: labelled cell by cell from `table3` up to
+    LABELLED_ROWS models; past that, counted in bands of rows in the store, so that neither the
+    store nor this process holds a row per cell."""
+    extent = table3_extent(store)
+    if extent.models <= LABELLED_ROWS:
+        return heatmap(solutions(store, "table3"), path)
+    return heatmap_in_bands(table3_bands(store, extent), extent, path)
 
 
 VERDICT_COLOURS = {  # open-ish verdicts green, negative red, undecided grey
@@ -319,32 +452,36 @@ VERDICT_COLOURS = {  # open-ish verdicts green, negative red, undecided grey
 }
 
 
-def definitions_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
+def definitions_matrix(rows: Iterable[dict[str, str]], path: Path) -> list[Path]:
     """The models x definitions matrix (`kg query definitions`), each cell its verdict (in
-    bands of models past LABELLED_ROWS, so the drawing stays the same size at any N)."""
-    models: dict[str, None] = {}
-    definitions: dict[str, None] = {}
-    cells: dict[tuple[str, str], str] = {}
+    bands of models past LABELLED_ROWS, so the drawing stays the same size at any N). `rows`:
+    name, definition, verdict, in any order; models drawn by name, definitions by IRI."""
+    verdicts: dict[str, dict[str, str]] = {}  # model -> definition IRI -> verdict
+    shared: dict[str, str] = {}  # one string per distinct definition and verdict
     for r in rows:
         if r["verdict"] not in VERDICT_COLOURS:
             continue  # a score (the EOSAI openness score), not a class: no colour of its own
-        models.setdefault(r["name"])
-        definition = r["definition"].rsplit("#", 1)[-1]
-        definitions.setdefault(definition)
-        cells[(r["name"], definition)] = r["verdict"]
-    if not cells:
+        definition = shared.setdefault(r["definition"], r["definition"])
+        verdicts.setdefault(r["name"], {})[definition] = shared.setdefault(
+            r["verdict"], r["verdict"]
+        )
+    if not verdicts:
         return []
-    for m in models:  # a definition that says nothing of a model: undetermined
-        for d in definitions:
-            cells.setdefault((m, d), "undetermined")
-    shown = set(cells.values())
+    iris = sorted({d for v in verdicts.values() for d in v})
+    names = sorted(verdicts)
+    # a definition that says nothing of a model: undetermined
+    cells: dict[str, list[str | None]] = {
+        n: [verdicts[n].get(d, "undetermined") for d in iris] for n in names
+    }
+    del verdicts
+    shown = {v for row in cells.values() for v in row}
     legend = [(c, v) for v, c in VERDICT_COLOURS.items() if v in shown]
     title = "Verdicts of each openness definition (kg query definitions)"
     return _category_grid(
         path,
         title,
-        list(models),
-        list(definitions),
+        names,
+        [d.rsplit("#", 1)[-1] for d in iris],
         cells,
         VERDICT_COLOURS,
         legend,
@@ -379,7 +516,7 @@ BLUES = (
 )
 
 
-def coverage_matrix(rows: list[dict[str, str]], path: Path) -> list[Path]:
+def coverage_matrix(rows: Iterable[dict[str, str]], path: Path) -> list[Path]:
     """Which models each source judges and where the sources overlap (`kg query coverage`): a
     source x source grid whose cells count the models (or families) both judge, the diagonal
     the source's own, shaded by the share of the row source's models. Its size is the number of
@@ -424,8 +561,9 @@ def write_reports(store: OxigraphStore, release: Path) -> list[Path]:
     results = run_checks(store, errata_checks())
     errata.write_text(errata_markdown(results), encoding="utf-8")
     written = [errata]
-    written += figure4(_rows(store, "figure4"), figures / "figure4")
-    written += heatmap(_rows(store, "table3"), figures / "table3-heatmap")
-    written += definitions_matrix(_rows(store, "definitions"), figures / "definitions")
-    written += coverage_matrix(_rows(store, "coverage"), figures / "coverage")
+    written += figure4(solutions(store, "figure4"), figures / "figure4")
+    written += write_heatmap(store, figures / "table3-heatmap")
+    verdicts = solutions(store, "internal/definition-verdicts")
+    written += definitions_matrix(verdicts, figures / "definitions")
+    written += coverage_matrix(solutions(store, "coverage"), figures / "coverage")
     return written

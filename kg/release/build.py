@@ -318,7 +318,8 @@ def _build_locked(
                 store = on_disk(store, staging / "store")
             else:  # both from the on-disk store, side by side
                 step("writing dumps, and reports and figures in a process of their own")
-                reports = ReportProcess(store.path, staging)
+                store = finished(store)
+                reports = ReportProcess(store, staging)
             dumps = staging / "dumps"
             dumps.mkdir()
             store.dump(dumps / "dataset.nq", ox.RdfFormat.N_QUADS)
@@ -376,19 +377,35 @@ def _build_locked(
     )
 
 
+def finished(store: OxigraphStore) -> OxigraphStore:
+    """The on-disk `store`, closed and opened again read-only: what the dumps and the report
+    process read once nothing more is written. A store still open for writing goes on
+    compacting what was bulk-loaded into it, and a second process reading it then failed at
+    100,000 models (`std::bad_alloc` in the report process, while the same queries on the
+    finished store ran in 1.5 GB)."""
+    assert store.path is not None, "only an on-disk store is read by another process"
+    path = store.path
+    store.close()
+    return OxigraphStore.open_read_only(path)
+
+
 class ReportProcess:
     """`kg.outputs.report_process` writing a release's reports and figures from its on-disk
-    store (flushed: everything loaded is on disk), in a process of its own."""
+    store, in a process of its own. The store must be finished (`finished`: read-only, so
+    that no process writes or compacts it while the report process reads it)."""
 
-    def __init__(self, store: Path, release: Path) -> None:
+    def __init__(self, store: OxigraphStore, release: Path) -> None:
         import kg
+
+        if store.path is None or not store.read_only:
+            raise ValueError("the report process reads a finished on-disk store (finished())")
 
         code = str(Path(kg.__file__).resolve().parent.parent)  # this `kg`, wherever it is
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (code, env.get("PYTHONPATH")) if p)
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "kg.outputs.report_process", str(store), str(release)],
+            [sys.executable, "-m", "kg.outputs.report_process", str(store.path), str(release)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._errors,

@@ -41,6 +41,11 @@ class OxigraphStore:
         except OSError as exc:
             raise KgError(f"cannot open the store at {path}: {exc}") from None
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only (`open_read_only`)."""
+        return self._read_only
+
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
         self._store.bulk_extend(quads)
         self._store.flush()

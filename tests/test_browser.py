@@ -63,6 +63,31 @@ def test_query_page_runs_a_library_question(server: KgServer, browser):
     assert "rows" in browser.find_element(By.ID, "status").text
 
 
+def test_query_page_binds_a_parameter_where_the_question_marks_it(
+    server: KgServer, browser, built: Built
+):
+    """table3 marks its sub-select with `# bind ?model ?component`: the page binds the model
+    there, as `kg query` does, and gets kg query's rows."""
+    browser.get(server.url + "query")
+    Select(browser.find_element(By.ID, "examples")).select_by_value("table3")
+    browser.find_element(By.ID, "param-model").send_keys("GPT-2")
+    text = browser.find_element(By.ID, "query").get_attribute("value")
+    assert "# bind" not in text
+    inner = text.index("SELECT * WHERE {")
+    assert text.index('VALUES (?model) { ("GPT-2") }') > inner
+    assert "VALUES (?model)" not in text[-80:]  # not a trailing block
+    browser.find_element(By.ID, "run").click()
+    table = WebDriverWait(browser, 20).until(
+        ec.presence_of_element_located((By.ID, "result-table"))
+    )
+    shown = [
+        [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+        for tr in table.find_elements(By.TAG_NAME, "tr")[1:]
+    ]
+    expected = query_rows(built.out, "table3", "--param", "model=GPT-2")
+    assert [r[:3] for r in shown] == [[e["model"], e["component"], e["level"]] for e in expected]
+
+
 def test_query_page_shows_the_servers_refusal(server: KgServer, browser):
     browser.get(server.url + "query")
     error = query_error(

@@ -432,3 +432,57 @@ def test_analyst_questions(built: Built, name, params, expect):
     args = [x for p in params for x in ("--param", p)]
     rows = query_rows(built.out, name, *args)
     assert any(expect.items() <= r.items() for r in rows), rows[:5]
+
+
+def test_bind_comment_places_the_parameters_in_its_group(tmp_path: Path):
+    """A `# bind ?a` comment takes the parameter's VALUES block in its place, inside a
+    sub-select (where a block at the start of the WHERE group would not reach), once per
+    comment, and leaves nothing there when the parameter is not given; other parameters keep
+    their places. The store answers alike either way."""
+    import pyoxigraph as ox
+
+    path = tmp_path / "marked.rq"
+    path.write_text(
+        "# title: t\n# description: d\n# parameters:\n"
+        "#   a: {type: iri}\n#   b: {type: iri}\n"
+        "PREFIX ex: <http://example.org/>\n"
+        "SELECT ?a ?b ?n WHERE {\n"
+        "  { SELECT ?a (COUNT(*) AS ?n) WHERE {\n"
+        "      # bind ?a\n"
+        "      ?a ex:p ?o } GROUP BY ?a }\n"
+        "  { # bind ?a\n    ?a ex:q ?b }\n"
+        "}\n"
+    )
+    qf = parse_query_file(path)
+    a, b = ox.NamedNode("http://example.org/x"), ox.NamedNode("http://example.org/z")
+    bound = qf.with_values({"a": a, "b": b})
+    assert bound.count("VALUES (?a) { (<http://example.org/x>) }") == 2
+    assert "# bind" not in bound
+    assert bound.endswith("VALUES (?b) { (<http://example.org/z>) }\n")  # unmarked: trails
+    assert "VALUES" not in qf.with_values({}) and "# bind" not in qf.with_values({})
+    store = ox.Store()
+    ex = "http://example.org/"
+    for s, p, o in [
+        ("x", "p", "1"),
+        ("x", "p", "2"),
+        ("y", "p", "3"),
+        ("x", "q", "z"),
+        ("y", "q", "z"),
+    ]:
+        store.add(ox.Quad(ox.NamedNode(ex + s), ox.NamedNode(ex + p), ox.NamedNode(ex + o)))
+    rows = [[t.value for t in s] for s in store.query(bound)]
+    trailing = [
+        [t.value for t in s] for s in store.query(qf.with_trailing_values({"a": a, "b": b}))
+    ]
+    assert rows == trailing == [[ex + "x", ex + "z", "2"]]
+    assert len(list(store.query(qf.with_values({})))) == 2
+
+
+def test_bind_comment_must_name_a_parameter(tmp_path: Path):
+    path = tmp_path / "stray.rq"
+    path.write_text(
+        "# title: t\n# description: d\n# parameters:\n#   a: {type: iri}\n"
+        "SELECT * WHERE {\n  # bind ?a ?c\n  ?a ?p ?c }\n"
+    )
+    with pytest.raises(QueryError, match=r"stray.rq: a '# bind' comment names \?c"):
+        parse_query_file(path)

@@ -12,7 +12,10 @@ A query file starts with a comment block that is YAML once the leading `# ` is r
 Parameter values are turned into RDF terms by pyoxigraph and bound by `VALUES` blocks, so user
 input never becomes SPARQL syntax: the required parameters at the start of the WHERE group (the
 store then evaluates the pattern with them bound), the optional ones in a trailing block
-(`QueryFile.with_values`). SPARQL updates (`.ru` files,
+(`QueryFile.with_values`). A query can say where its parameters are bound instead: a comment line
+`# bind ?model ?component` in a group (a sub-select's, say) takes those parameters' `VALUES`
+block in its place, and leaves nothing there when they are not given, so that the group is
+evaluated with them bound. SPARQL updates (`.ru` files,
 same header) allow no trailing `VALUES`: they bind tables of terms by filling empty inline blocks
 such as `VALUES (?staging ?target) {}` (`QueryFile.with_tables`).
 """
@@ -33,6 +36,8 @@ from kg.vocab.namespaces import XSD
 
 PARAM_TYPES = ("iri", "string", "integer", "boolean")
 _VAR = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+# a comment that marks where parameters are bound: `# bind ?model ?component`
+_BIND_MARK = re.compile(r"#[ \t]*bind((?:[ \t]+[?$][A-Za-z_][A-Za-z0-9_]*)+)[ \t]*$")
 # an empty inline data block: `VALUES ?g {}` or `VALUES (?a ?b) {}`
 _EMPTY_VALUES = re.compile(
     r"\bVALUES\s*(\((?:\s*[?$][A-Za-z_][A-Za-z0-9_]*)+\s*\)|[?$][A-Za-z_][A-Za-z0-9_]*)\s*\{\s*\}",
@@ -97,9 +102,11 @@ class QueryFile:
         compliance suite holds every library question to it); an optional one is often bound
         by an OPTIONAL or a BIND (a filter on a column), where only a trailing block joins it
         after. A query with no WHERE group to bind in (`CONSTRUCT WHERE { … }`) gets one
-        trailing block."""
+        trailing block. Parameters named by a `# bind ?a ?b` comment are bound there instead
+        (`_at_marks`)."""
+        text, terms = self._at_marks(terms)
         first, rest = self._split(terms)
-        text = self._at_group_start(first) if first else self.text
+        text = self._at_group_start(text, first) if first else text
         return _trailing(text, rest) if rest else text
 
     def with_values_in_group(self, terms: dict[str, Any]) -> str:
@@ -107,11 +114,12 @@ class QueryFile:
         group rather than after it, for stores that take a trailing `VALUES` block for fixed
         values rather than a join (Virtuoso 7). The two differ only where a FILTER of that group
         reads a parameter the group does not bind."""
+        text, terms = self._at_marks(terms)
         first, rest = self._split(terms)
-        text = self._at_group_start(first) if first else self.text
+        text = self._at_group_start(text, first) if first else text
         if not rest:
             return text
-        if _where_group_start(self.text) is None:  # no WHERE group: the block trails
+        if _where_group_start(text) is None:  # no WHERE group: the block trails
             return _trailing(text, rest)
         end = _last_closing_brace(text)
         if end is None:
@@ -131,11 +139,31 @@ class QueryFile:
             return {}, terms
         return first, {n: v for n, v in terms.items() if n not in first}
 
-    def _at_group_start(self, terms: dict[str, Any]) -> str:
-        start = _where_group_start(self.text)
+    def _at_group_start(self, text: str, terms: dict[str, Any]) -> str:
+        start = _where_group_start(text)
         assert start is not None  # _split checked
-        head, tail = self.text[: start + 1], self.text[start + 1 :]
+        head, tail = text[: start + 1], text[start + 1 :]
         return f"{head}\n  VALUES {_values_row(terms)}\n{tail}"
+
+    def _at_marks(self, terms: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(the text with each `# bind ?a ?b` comment replaced by a `VALUES` block of the given
+        ones among its parameters, or removed when none is given; the parameters left to
+        bind). A marked parameter is bound only where marked."""
+        marked: set[str] = set()
+        pieces: list[str] = []
+        for m in _LEXEME.finditer(self.text):
+            token = m.group(0)
+            mark = _BIND_MARK.fullmatch(token) if token.startswith("#") else None
+            if mark is None:
+                pieces.append(token)
+                continue
+            names = _VAR.findall(mark.group(1))
+            marked.update(names)
+            given = {n: terms[n] for n in names if n in terms}
+            pieces.append(f"VALUES {_values_row(given)}" if given else "")
+        if not marked:
+            return self.text, terms
+        return "".join(pieces), {n: v for n, v in terms.items() if n not in marked}
 
     def with_tables(self, tables: dict[tuple[str, ...], Iterable[Sequence[Any]]]) -> str:
         """The text with every empty inline `VALUES (?a ?b) {}` block filled with the rows given
@@ -339,6 +367,11 @@ def parse_query_file(
                 example=None if spec.get("example") is None else str(spec["example"]),
             )
         )
+    unmarked = sorted(_marked(text) - {p.name for p in params})
+    if unmarked:
+        raise QueryError(
+            f"{path}: a '# bind' comment names ?{', ?'.join(unmarked)}, not a declared parameter"
+        )
     columns = header.get("columns") or {}
     if not isinstance(columns, dict):
         raise QueryError(f"{path}: 'columns' must map column names to descriptions")
@@ -353,6 +386,16 @@ def parse_query_file(
         columns={str(k): " ".join(str(v).split()) for k, v in columns.items()},
         extra={k: v for k, v in header.items() if k not in known},
     )
+
+
+def _marked(text: str) -> set[str]:
+    """The variables named by the text's `# bind ?a ?b` comments."""
+    names: set[str] = set()
+    for m in _LEXEME.finditer(text):
+        mark = _BIND_MARK.fullmatch(m.group(0)) if m.group(0).startswith("#") else None
+        if mark:
+            names.update(_VAR.findall(mark.group(1)))
+    return names
 
 
 def _strip_comments(text: str) -> str:

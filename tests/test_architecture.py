@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kg"
 STAGES = ["store", "vocab", "sources", "mapping", "checks", "release", "outputs", "serve", "cli"]
 BASE = {"kg", "kg.errors", "kg.paths", "kg.fsutil", "kg.vocab.namespaces"}
 ALLOWED = {
-    ("kg.release.build", "kg.outputs.reports"),  # reports and figures go into the release
+    # reports, figures and the overview's folded answers go into the release
+    ("kg.release.build", "kg.outputs.report_process"),
 }
 
 

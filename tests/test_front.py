@@ -164,6 +164,35 @@ def test_server_home_answers_the_form_without_javascript(server: KgServer):
     assert len(data["models"]) == 40 and len(data["columns"]) == 12
 
 
+def test_the_overview_folded_by_the_build_reads_back_as_asked(built: Built):
+    """`kg serve` starts from the overview the build folded (decision 32): read back, it gives
+    the same table, JSON, search index and first page as asking the store again."""
+    from kg.outputs.overview import OVERVIEW_FOLDED, Folded, Overview
+    from kg.outputs.pages import Site
+    from kg.release.release import Release
+    from kg.store import OxigraphStore
+    from kg.vocab.namespaces import Base
+
+    release = Release.current(built.out)
+    folded = Folded.read(release.path / OVERVIEW_FOLDED)
+    assert folded is not None and len(folded.rows) == 40
+    store = OxigraphStore.open_read_only(release.path / "store")
+    try:
+        site = Site(store, Base(release.manifest["base"]), lazy=True)
+        kept, asked = Overview(site, folded), Overview(site)
+        assert kept.data() == asked.data()
+        assert kept.search_data() == asked.search_data()
+        assert kept.view() == asked.view()
+        llama = next(r for r in kept.rows if r.name == "LLaMA-2")
+        assert llama.developer == {"Meta"} and len(llama.cells) == 12
+    finally:
+        store.close()
+    stale = Path(tempfile.mkdtemp()) / "folded.json"
+    stale.write_text(json.dumps({"version": 0, "rows": []}))
+    assert Folded.read(stale) is None  # another version: asked again
+    assert Folded.read(stale.parent / "missing.json") is None
+
+
 def test_hostile_names_and_iris_stay_inert_in_the_overview():
     import pyoxigraph as ox
     from test_templating import hostile_site

@@ -78,8 +78,19 @@ def _largest_sst(release: Path) -> Path:
         (lambda r: _flip(_largest_sst(r)), ".sst: sha256 differs"),
         (lambda r: _truncate(_largest_sst(r)), ".sst has"),
         (lambda r: (r / "store" / "999999.sst").write_bytes(b"x"), "999999.sst was not written"),
+        (lambda r: _flip(r / "overview" / "folded.json"), "folded.json: sha256 differs"),
+        (lambda r: (r / "overview" / "more.json").write_text("{}"), "more.json was not written"),
     ],
-    ids=["truncated-dump", "flipped-dump", "missing-dump", "flipped-sst", "truncated-sst", "extra"],
+    ids=[
+        "truncated-dump",
+        "flipped-dump",
+        "missing-dump",
+        "flipped-sst",
+        "truncated-sst",
+        "extra",
+        "flipped-overview",
+        "extra-overview",
+    ],
 )
 def test_a_damaged_release_is_refused_naming_the_file(release: Path, damage, words: str):
     damage(release)
@@ -247,3 +258,71 @@ def test_three_concurrent_builds_of_different_sources(tmp_path: Path):
     assert previous_release(out) == history[-2]
     verify_release(out / "releases" / history[-2])
     assert not list((out / "releases").glob(".staging-*"))
+
+
+class _Hashed(Exception):
+    """Raised instead of hashing, to see whether a check hashes at all."""
+
+
+def _no_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.release.integrity as integrity
+
+    def refuse(path: Path) -> str:
+        raise _Hashed(str(path))
+
+    monkeypatch.setattr(integrity, "sha256_file", refuse)
+
+
+def test_the_build_stamps_its_release_so_serving_does_not_hash_it_again(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+):
+    """Decision 33: the build records each file's size, time and inode; a check finds them
+    unchanged and neither hashes nor counts again."""
+    import kg.release.integrity as integrity
+
+    release = current_release(built.out)
+    stamp = json.loads((release / integrity.STAMP).read_text())
+    assert stamp["content"] is True and stamp["build_id"] == read_manifest(release)["build_id"]
+    assert set(stamp["files"]) == set(read_manifest(release)["files"])
+    _no_hashing(monkeypatch)
+
+    def refuse(*args: object) -> None:
+        raise _Hashed("counted")
+
+    monkeypatch.setattr(integrity, "_verify_store_counts", refuse)
+    verify_release(release)  # neither hashed nor counted
+
+
+def test_a_changed_time_or_a_stamp_without_counts_means_a_full_check(
+    release: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import kg.release.integrity as integrity
+
+    verify_release(release, store=False)  # a copy: new inodes, so a full check, then a stamp
+    assert json.loads((release / integrity.STAMP).read_text())["content"] is False
+    counted = []
+    real = integrity._verify_store_counts
+    monkeypatch.setattr(integrity, "_verify_store_counts", lambda *a: counted.append(real(*a)))
+    verify_release(release)  # the stamp did not cover the counts: counted now
+    assert len(counted) == 1
+    _no_hashing(monkeypatch)
+    verify_release(release)  # stamped with the counts now: nothing hashed, nothing counted
+    assert len(counted) == 1
+    trig = release / "dumps" / "dataset.trig"
+    st = trig.stat()
+    os.utime(trig, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(_Hashed):  # a file's time changed: hashed again
+        verify_release(release)
+
+
+def test_fully_finds_damage_that_kept_size_and_time(release: Path):
+    """The stamp's limit: a change that keeps a file's size and modification time (a forged
+    time, or bit rot) is found only by a full check (`fully`)."""
+    verify_release(release)
+    trig = release / "dumps" / "dataset.trig"
+    st = trig.stat()
+    _flip(trig)
+    os.utime(trig, ns=(st.st_atime_ns, st.st_mtime_ns))
+    verify_release(release)
+    with pytest.raises(KgError, match=r"dataset\.trig: sha256 differs"):
+        Release(release).verify(fully=True)

@@ -58,6 +58,27 @@ def test_lazy_site_renders_the_pages_the_indexed_site_renders(built: Built, stor
     assert all(page_path(s, lazy.base) for s in kinds(lazy))
 
 
+def test_whether_a_resource_has_a_page_is_one_look_up(
+    built: Built, store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
+):
+    """Linking a resource asks whether anything is said of it: the lazy site answers without
+    reading its statements (the overview links every model; reading them all took half of
+    `kg serve`'s start at 10,000 models), and answers as the indexed site does."""
+    base = Release.current(built.out).base
+    eager, lazy = Site(store, base), Site(store, base, lazy=True)
+    subjects = eager.subjects()[:50]
+
+    def refuse(node: ox.NamedNode) -> None:
+        raise AssertionError(f"read every statement about {node}")
+
+    monkeypatch.setattr(lazy.out, "_fetch", refuse)
+    assert all(iri in lazy.out for iri in subjects)
+    assert "https://w3id.org/genai-openness/no-such-thing" not in lazy.out
+    assert [lazy.link(iri, "index.html").href for iri in subjects] == [
+        eager.link(iri, "index.html").href for iri in subjects
+    ]
+
+
 def _triples(data: bytes) -> set[ox.Triple]:
     """The statements of an RDF answer (the store's index gives them in another order)."""
     return set(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))

@@ -101,6 +101,13 @@ def serve(
             "then make this machine connect anywhere). Only where network isolation cannot work."
         ),
     ] = False,
+    check_fully: Annotated[
+        bool,
+        typer.Option(
+            help="Hash every file of the release and count its store's triples even if no file "
+            "changed since the last full check (which finds what kept a file's size and time)."
+        ),
+    ] = False,
     no_text_check: Annotated[bool, typer.Option(hidden=True)] = False,  # tests of the isolation
     quiet: Annotated[bool, typer.Option(help="Do not log each request.")] = False,
     out: OutOption = None,
@@ -144,4 +151,7 @@ def serve(
         )
         # a corrupt or truncated release is refused, naming the file; with --store shared the
         # triples per graph are counted in the loaded copy the workers share (much faster)
-        run_serve(Release.current(out).verify(store=store != "shared").path, config)
+        # (decision 33: files unchanged since the last full check, or the build, are not
+        # hashed again)
+        release = Release.current(out).verify(store=store != "shared", fully=check_fully)
+        run_serve(release.path, config)

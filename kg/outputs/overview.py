@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kg.fsutil import write_atomic
 from kg.outputs.pages import Site, local_path
 from kg.outputs.reports import COLOURS, level_key
 from kg.paths import resource_dir
+from kg.store import OxigraphStore
 from kg.store.queries import parse_query_file
 
 OVERVIEW_FILE = "overview.json"  # beside the home page
+OVERVIEW_FOLDED = "overview/folded.json"  # in a release: what `Folded.write` wrote
 SEARCH_FILE = "search.json"
 PAGE_SIZE = 100  # rows of the table on one page
 HERE = "index.html"  # the home page, at the site's root
@@ -79,16 +82,24 @@ class ModelRow:
         }
 
 
-class Overview:
-    """Every model of the graph (`gao:AIModel`, from every source) with its facts, and every
-    searchable resource with its names (queries/pages/overview-models.rq, search-index.rq)."""
+@dataclass
+class Folded:
+    """What the overview's two questions say (queries/pages/overview-models.rq, search-index.rq),
+    folded per resource and independent of a site's layout: the rows (no link yet), each
+    component's column position, and each searchable resource's kind, label and other names.
+    A build writes it into the release (`write`), so that `kg serve` starts without asking the
+    questions again (decision 32)."""
 
-    def __init__(self, site: Site) -> None:
+    rows: list[ModelRow]
+    positions: dict[str, int]
+    search: dict[str, dict[str, Any]]  # iri -> {"kind", "label" (if any), "names"}
+
+    @classmethod
+    def from_store(cls, store: OxigraphStore) -> Folded:
         folder = resource_dir("queries") / "pages"
-        self.site = site
         rows: dict[str, ModelRow] = {}
         positions: dict[str, int] = {}
-        for r in site.store.select(parse_query_file(folder / "overview-models.rq")).rows:
+        for r in store.select(parse_query_file(folder / "overview-models.rq")).rows:
             iri = r["model"].value
             row = rows.setdefault(iri, ModelRow(iri))
             name, value = r["field"].value, r["value"].value if r.get("value") else ""
@@ -106,13 +117,84 @@ class Overview:
                 component = r["key"].value
                 positions.setdefault(component, int(r["position"].value))
                 row.cells.setdefault(component, {})[r["source"].value] = value
-        for row in rows.values():
+        search: dict[str, dict[str, Any]] = {}
+        for r in store.select(parse_query_file(folder / "search-index.rq")).rows:
+            iri = r["item"].value
+            entry = search.setdefault(
+                iri, {"kind": KINDS.get(r["kind"].value, "other"), "names": set()}
+            )
+            if r["alias"].value == "true":
+                entry["names"].add(r["name"].value)
+            else:
+                entry["label"] = min(entry.get("label", r["name"].value), r["name"].value)
+        return cls(list(rows.values()), positions, search)
+
+    def write(self, path: Path) -> None:
+        """One JSON document, written atomically."""
+        rows = [
+            {
+                "iri": r.iri,
+                "name": r.name,
+                **{k: sorted(getattr(r, k)) for k in _SETS if getattr(r, k)},
+                **(
+                    {"verdicts": {d: sorted(v) for d, v in r.verdicts.items()}}
+                    if r.verdicts
+                    else {}
+                ),
+                **({"cells": r.cells} if r.cells else {}),
+            }
+            for r in self.rows
+        ]
+        search = {iri: {**e, "names": sorted(e["names"])} for iri, e in sorted(self.search.items())}
+        doc = {
+            "version": FOLDED_VERSION,
+            "rows": rows,
+            "positions": self.positions,
+            "search": search,
+        }
+        write_atomic(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+
+    @classmethod
+    def read(cls, path: Path) -> Folded | None:
+        """The document `write` wrote, or None when it is missing or of another version (the
+        caller then asks the questions)."""
+        try:
+            doc = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        if not isinstance(doc, dict) or doc.get("version") != FOLDED_VERSION:
+            return None
+        rows = []
+        for r in doc["rows"]:
+            row = ModelRow(r["iri"], r["name"], cells=r.get("cells", {}))
+            for k in _SETS:
+                getattr(row, k).update(r.get(k, ()))
+            for d, values in r.get("verdicts", {}).items():
+                row.verdicts[d].update(values)
+            rows.append(row)
+        search = {iri: {**e, "names": set(e["names"])} for iri, e in doc["search"].items()}
+        return cls(rows, dict(doc["positions"]), search)
+
+
+FOLDED_VERSION = 1
+_SETS = ("aliases", "developer", "kind", "year", "source")
+
+
+class Overview:
+    """Every model of the graph (`gao:AIModel`, from every source) with its facts, and every
+    searchable resource with its names, as one site links them: from the overview's questions
+    (`Folded.from_store`), or from what a build folded already (`folded`)."""
+
+    def __init__(self, site: Site, folded: Folded | None = None) -> None:
+        folded = folded or Folded.from_store(site.store)
+        self.site = site
+        for row in folded.rows:
             row.name = row.name or site.short(row.iri)
             row.href = site.link(row.iri, HERE, row.name).href
-        self.columns = sorted(positions, key=positions.__getitem__)
-        self.rows = sorted(rows.values(), key=lambda m: (m.name.casefold(), m.iri))
+        self.columns = sorted(folded.positions, key=folded.positions.__getitem__)
+        self.rows = sorted(folded.rows, key=lambda m: (m.name.casefold(), m.iri))
         self.definitions = sorted({d for m in self.rows for d in m.verdicts})
-        self._search = parse_query_file(folder / "search-index.rq")
+        self._search = folded.search
 
     def cell(self, row: ModelRow, component: str) -> dict[str, str]:
         """One coloured cell: the level (several sources that differ: each, the first's
@@ -222,19 +304,8 @@ class Overview:
 
     def entries(self) -> list[dict[str, Any]]:
         """What the search box finds: each resource once, with its label, aliases and kind."""
-        found: dict[str, dict[str, Any]] = {}
-        for r in self.site.store.select(self._search).rows:
-            iri = r["item"].value
-            entry = found.setdefault(
-                iri, {"iri": iri, "kind": KINDS.get(r["kind"].value, "other"), "names": set()}
-            )
-            if r["alias"].value == "true":
-                entry["names"].add(r["name"].value)
-            else:
-                entry.setdefault("label", r["name"].value)
-                entry["label"] = min(entry["label"], r["name"].value)
         out = []
-        for iri, entry in sorted(found.items()):
+        for iri, entry in sorted(self._search.items()):
             label = entry.get("label") or self.site.short(iri)
             link = self.site.link(iri, HERE, label)
             out.append(
@@ -257,10 +328,12 @@ class Overview:
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def write_home(site: Site, folder: Path, links: list[tuple[str, str]]) -> Overview:
+def write_home(
+    site: Site, folder: Path, links: list[tuple[str, str]], folded: Folded | None = None
+) -> Overview:
     """The static release's home page with the overview's data beside it (`index.html`,
-    overview.json, search.json in `folder`)."""
-    overview = Overview(site)
+    overview.json, search.json in `folder`), from the release's `folded` answers if given."""
+    overview = Overview(site, folded)
     (folder / "index.html").write_text(site.index(links, overview.view()), encoding="utf-8")
     (folder / OVERVIEW_FILE).write_bytes(overview.data())
     (folder / SEARCH_FILE).write_bytes(overview.search_data())

@@ -190,6 +190,16 @@ class _Statements(_Lookup):
     def __getitem__(self, iri: str) -> list[ox.Quad]:
         return self._get(iri) or []
 
+    def __contains__(self, iri: object) -> bool:
+        """Whether anything is said of `iri`: one look-up, not its statements (a link to every
+        model of the overview asks this of each)."""
+        if not isinstance(iri, str):
+            return False
+        if iri in self._cache:
+            return self._found(self._cache[iri])
+        node = _node(iri)
+        return node is not None and next(self.store.quads_about(subject=node), None) is not None
+
 
 class _Incoming(_Lookup):
     """IRI -> (subject, predicate) of the statements pointing at it."""

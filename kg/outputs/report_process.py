@@ -1,4 +1,6 @@
-"""`python -m kg.outputs.report_process STORE RELEASE`: a large build's reports and figures.
+"""What a build writes from its finished store besides the dumps: reports, figures and the
+overview's folded answers (`write_outputs`), and `python -m kg.outputs.report_process STORE
+RELEASE`, which writes them for a large build.
 
 A large build (decision 29) writes its reports and figures from the release's on-disk store in a
 process of its own, which opens the store read-only, while the build itself writes the dumps
@@ -13,8 +15,19 @@ import sys
 from pathlib import Path
 
 from kg.errors import KgError
+from kg.outputs.overview import OVERVIEW_FOLDED, Folded
 from kg.outputs.reports import write_reports
 from kg.store import OxigraphStore
+
+
+def write_outputs(store: OxigraphStore, release: Path) -> list[Path]:
+    """Write reports/errata.md, figures/ and the overview's folded answers (`OVERVIEW_FOLDED`,
+    which `kg serve` reads at start instead of asking the overview's questions) into a release
+    folder; the files written."""
+    folded = release / OVERVIEW_FOLDED
+    folded.parent.mkdir(exist_ok=True)
+    Folded.from_store(store).write(folded)
+    return [folded, *write_reports(store, release)]
 
 
 def main(argv: list[str]) -> int:
@@ -25,7 +38,7 @@ def main(argv: list[str]) -> int:
     try:
         store = OxigraphStore.open_read_only(Path(argv[0]))
         try:
-            write_reports(store, Path(argv[1]))
+            write_outputs(store, Path(argv[1]))
         finally:
             store.close()
     except KgError as exc:

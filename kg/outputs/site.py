@@ -35,7 +35,7 @@ from kg.outputs.linked import (
     static_path,
     write_resources,
 )
-from kg.outputs.overview import write_home
+from kg.outputs.overview import OVERVIEW_FOLDED, Folded, write_home
 from kg.outputs.pages import Site
 from kg.outputs.templating import render
 from kg.release.release import Release
@@ -452,7 +452,7 @@ def publish(
             ("void.ttl", "VoID/DCAT description"),
             ("dumps/", "dumps"),
         ]
-        write_home(pages, staging, links)
+        write_home(pages, staging, links, Folded.read(release.path / OVERVIEW_FOLDED))
         (staging / "dumps" / "index.html").write_text(dumps_page(), encoding="utf-8")
         for iri, openness in sorted(badges.all().items()):
             image, path = badges.image(openness), badges.path(iri)

@@ -56,9 +56,9 @@ from kg.mapping.imports import import_quads
 from kg.mapping.paper import Mapper
 from kg.mapping.tracker import tracker_quads
 from kg.mapping.wikidata import link_quads
-from kg.outputs.reports import write_reports
+from kg.outputs.report_process import write_outputs
 from kg.paths import resource_dir
-from kg.release.integrity import DUMPS, file_digests
+from kg.release.integrity import DUMPS, file_digests, write_stamp
 from kg.release.release import Release, default_output, quad_key
 from kg.sources.argument import load_statements
 from kg.sources.fmti import load_imported as load_fmti
@@ -313,7 +313,7 @@ def _build_locked(
             graphs = store.counts()
             if store.path is None:
                 step("writing reports and figures")
-                write_reports(store, staging)
+                write_outputs(store, staging)
                 step("writing dumps")
                 store = on_disk(store, staging / "store")
             else:  # both from the on-disk store, side by side
@@ -359,6 +359,9 @@ def _build_locked(
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         )
+        # the digests were read from the files as written and the counts from the store: a
+        # full check's worth, so serving this release need not hash it again (decision 33)
+        write_stamp(staging, manifest, content=True)
 
         final = releases / build_id
         reused = final.exists()

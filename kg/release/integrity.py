@@ -5,12 +5,15 @@ published or uploaded. See decision 19."""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from kg.errors import KgError
+from kg.fsutil import write_atomic
 from kg.paths import resource_dir
 from kg.store.oxigraph import OxigraphStore
 from kg.store.queries import parse_query_file
@@ -32,12 +35,16 @@ def sha256_file(path: Path) -> str:
 def file_digests(
     release: Path, known: dict[str, str] | None = None
 ) -> dict[str, dict[str, int | str]]:
-    """Size and sha256 of every dump and store file of a release (relative path -> digest), the
-    store's volatile files (RocksDB's info log and lock file) left out. `known` gives sha256s
-    already computed (relative path -> hex digest), so that a large dump is read once."""
+    """Size and sha256 of every dump and store file of a release, and of what the server reads
+    besides (the overview's folded answers), as relative path -> digest; the store's volatile
+    files (RocksDB's info log and lock file) left out. `known` gives sha256s already computed
+    (relative path -> hex digest), so that a large dump is read once."""
     known = known or {}
-    files = sorted((release / "dumps").iterdir()) + sorted(
-        p for p in (release / "store").iterdir() if not _volatile(p.name)
+    served = release / "overview"
+    files = (
+        sorted((release / "dumps").iterdir())
+        + sorted(p for p in (release / "store").iterdir() if not _volatile(p.name))
+        + (sorted(served.iterdir()) if served.is_dir() else [])
     )
     return {
         p.relative_to(release).as_posix(): {
@@ -59,11 +66,17 @@ class ReleaseCorrupt(KgError):
     """A release whose files do not match its manifest."""
 
 
-def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = True) -> None:
+def verify_release(
+    release: Path, manifest: dict[str, Any], *, store: bool = True, fully: bool = False
+) -> None:
     """Check the release folder `release` against its `manifest`: every dump and store file
     present with the recorded size and sha256, no store file the build did not write, and (with
     `store`) the store opened read-only holding the recorded triples per graph and no others.
-    Raises ReleaseCorrupt naming the first file that differs. (`Release.verify()`.)"""
+    Raises ReleaseCorrupt naming the first file that differs. (`Release.verify()`.)
+
+    A full check (or the build) leaves a stamp (`STAMP`) of each file's size, modification time
+    and inode; while every file still matches it, and the stamp covers what is asked (`store`),
+    the hashing and counting are not repeated (decision 33). `fully` checks in full anyway."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise ReleaseCorrupt(
@@ -84,19 +97,70 @@ def verify_release(release: Path, manifest: dict[str, Any], *, store: bool = Tru
             raise ReleaseCorrupt(
                 f"{path} has {size} bytes, the manifest says {want['bytes']}; {fix}"
             )
+    served = release / "overview"
+    extra = sorted(
+        p
+        for p in [
+            *(release / "store").iterdir(),
+            *(served.iterdir() if served.is_dir() else ()),
+        ]
+        if not _volatile(p.name) and p.relative_to(release).as_posix() not in files
+    )
+    if extra:
+        raise ReleaseCorrupt(f"{extra[0]} was not written by the build; {fix}")
+    if not fully and _stamped(release, manifest, content=store):
+        return
+    for rel, want in sorted(files.items()):
+        path = release / rel
         if sha256_file(path) != want["sha256"]:
             raise ReleaseCorrupt(
                 f"{path}: sha256 differs from the manifest's ({want['sha256'][:16]}…); {fix}"
             )
-    extra = sorted(
-        p.name
-        for p in (release / "store").iterdir()
-        if not _volatile(p.name) and f"store/{p.name}" not in files
-    )
-    if extra:
-        raise ReleaseCorrupt(f"{release / 'store' / extra[0]} was not written by the build; {fix}")
     if store:
         _verify_store_counts(release, manifest, fix)
+    write_stamp(release, manifest, content=store)
+
+
+# In a release folder: what a full check saw of each file (decision 33). Not a release file.
+STAMP = ".verified.json"
+
+
+def _snapshot(release: Path, files: Iterable[str]) -> dict[str, list[int]]:
+    """Size, modification time (ns) and inode of each file, by relative path. Not the change
+    time: `kg serve` hard-links the files into a private folder, which changes it."""
+    snapshot = {}
+    for rel in sorted(files):
+        st = (release / rel).stat()
+        snapshot[rel] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return snapshot
+
+
+def write_stamp(release: Path, manifest: dict[str, Any], *, content: bool) -> None:
+    """Record the release's files as they are now, after a full check (`content`: the store's
+    triples were counted too) or by the build that wrote them. Best effort: a release folder
+    this user cannot write is checked in full every time."""
+    try:
+        doc = {
+            "build_id": manifest.get("build_id"),
+            "content": content,
+            "files": _snapshot(release, manifest["files"]),
+        }
+        write_atomic(release / STAMP, json.dumps(doc, sort_keys=True).encode())
+    except OSError:
+        pass
+
+
+def _stamped(release: Path, manifest: dict[str, Any], *, content: bool) -> bool:
+    """Whether the stamp covers what is asked and every file still matches it."""
+    try:
+        doc = json.loads((release / STAMP).read_bytes())
+        if not isinstance(doc, dict) or doc.get("build_id") != manifest.get("build_id"):
+            return False
+        if content and doc.get("content") is not True:
+            return False
+        return bool(doc.get("files") == _snapshot(release, manifest["files"]))
+    except (OSError, ValueError):
+        return False
 
 
 def _verify_store_counts(release: Path, manifest: dict[str, Any], fix: str) -> None:

@@ -34,7 +34,7 @@ from kg.outputs.linked import (
     resolve_path,
     serialize,
 )
-from kg.outputs.overview import Overview, Selection
+from kg.outputs.overview import OVERVIEW_FOLDED, Folded, Overview, Selection
 from kg.outputs.pages import VARIANTS, Site, page_path
 from kg.outputs.site import DUMPS, ontology_html, void_description, write_dumps
 from kg.release.release import Release, quad_key
@@ -123,7 +123,9 @@ class Application:
         self._ontology_html: bytes | None = None
         self._void: tuple[str, bytes] | None = None
         self._lock = threading.Lock()
-        self.overview = Overview(self.site)
+        # what the build folded of the overview's questions, asked again only for a release
+        # built before it was kept (decision 32)
+        self.overview = Overview(self.site, Folded.read(release / OVERVIEW_FOLDED))
         self.overview_data = self.overview.data()
         self.search_data = self.overview.search_data()
         self.query_page = self._query_page()

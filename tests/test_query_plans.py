@@ -130,9 +130,9 @@ def wide_optionals(text: str) -> list[str]:
 
 # Questions about one model that keep an OPTIONAL of several patterns, and why.
 WIDE_OPTIONALS = {
-    "who-says": "the model is a name matched as text against every source's names; the store "
-    "cannot start from it, so the question costs the same with or without it",
-    "source-disagreements": "as who-says: a name matched as text in every source",
+    "source-disagreements": "the model is a name matched as text against every source's names "
+    "(who-says looks it up instead); the store cannot start from it, so the question costs the "
+    "same with or without it",
 }
 
 

@@ -171,6 +171,20 @@ def test_who_says_gathers_a_familys_variants(everything):
     assert one and {r["variant"] for r in one} == {"Llama-2-7B"}
 
 
+def test_who_says_of_a_name_is_the_listings_rows_for_that_name(everything):
+    """who-says looks a name up (as written, and as English) rather than comparing it with every
+    name: asked of each name the listing gives, it answers that name's rows of the listing."""
+    out, _ws, _procs = everything
+    listing = rows(out, "who-says")
+    names = sorted({r["model"] for r in listing})
+    assert {"LLaMA-2", "Llama 2", "Llama-2-7B"} <= set(names)
+    for name in names:
+        expected = sorted(tuple(r.values()) for r in listing if r["model"] == name)
+        got = sorted(tuple(r.values()) for r in rows(out, "who-says", model=Literal(name)))
+        assert got == expected, name
+    assert rows(out, "who-says", model=Literal("no such model")) == []
+
+
 def test_disagreements_between_every_pair_of_sources(everything):
     out, _ws, _procs = everything
     got = rows(out, "source-disagreements", model=Literal("LLaMA-2"))

@@ -20,10 +20,8 @@ from typing import Any
 
 from kg.fsutil import write_atomic
 from kg.outputs.pages import Site, local_path
-from kg.outputs.reports import COLOURS, level_key
-from kg.paths import resource_dir
+from kg.outputs.reports import COLOURS, level_key, solutions
 from kg.store import OxigraphStore
-from kg.store.queries import parse_query_file
 
 OVERVIEW_FILE = "overview.json"  # beside the home page
 OVERVIEW_FOLDED = "overview/folded.json"  # in a release: what `Folded.write` wrote
@@ -96,13 +94,13 @@ class Folded:
 
     @classmethod
     def from_store(cls, store: OxigraphStore) -> Folded:
-        folder = resource_dir("queries") / "pages"
+        # the solutions are folded as they come: at 100,000 models the list of them held 2 GB
         rows: dict[str, ModelRow] = {}
         positions: dict[str, int] = {}
-        for r in store.select(parse_query_file(folder / "overview-models.rq")).rows:
-            iri = r["model"].value
+        for r in solutions(store, "pages/overview-models"):
+            iri = r["model"]
             row = rows.setdefault(iri, ModelRow(iri))
-            name, value = r["field"].value, r["value"].value if r.get("value") else ""
+            name, value = r["field"], r["value"]
             if not value:
                 continue
             if name == "label":
@@ -112,21 +110,20 @@ class Folded:
             elif name in ("developer", "kind", "year", "source"):
                 getattr(row, name).add(value)
             elif name == "verdict":
-                row.verdicts[r["key"].value].add(value)
+                row.verdicts[r["key"]].add(value)
             elif name == "level":
-                component = r["key"].value
-                positions.setdefault(component, int(r["position"].value))
-                row.cells.setdefault(component, {})[r["source"].value] = value
+                component = r["key"]
+                positions.setdefault(component, int(r["position"]))
+                row.cells.setdefault(component, {})[r["source"]] = value
         search: dict[str, dict[str, Any]] = {}
-        for r in store.select(parse_query_file(folder / "search-index.rq")).rows:
-            iri = r["item"].value
+        for r in solutions(store, "pages/search-index"):
             entry = search.setdefault(
-                iri, {"kind": KINDS.get(r["kind"].value, "other"), "names": set()}
+                r["item"], {"kind": KINDS.get(r["kind"], "other"), "names": set()}
             )
-            if r["alias"].value == "true":
-                entry["names"].add(r["name"].value)
+            if r["alias"] == "true":
+                entry["names"].add(r["name"])
             else:
-                entry["label"] = min(entry.get("label", r["name"].value), r["name"].value)
+                entry["label"] = min(entry.get("label", r["name"]), r["name"])
         return cls(list(rows.values()), positions, search)
 
     def write(self, path: Path) -> None:

@@ -191,6 +191,12 @@ def test_the_overview_folded_by_the_build_reads_back_as_asked(built: Built):
     stale.write_text(json.dumps({"version": 0, "rows": []}))
     assert Folded.read(stale) is None  # another version: asked again
     assert Folded.read(stale.parent / "missing.json") is None
+    # folded by other questions (the version carries their texts, review of decision 32)
+    doc = json.loads((release.path / OVERVIEW_FOLDED).read_text())
+    assert doc["version"].startswith("1-")
+    doc["version"] = "1-" + "0" * 16
+    stale.write_text(json.dumps(doc))
+    assert Folded.read(stale) is None
 
 
 def test_hostile_names_and_iris_stay_inert_in_the_overview():

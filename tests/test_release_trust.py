@@ -326,3 +326,43 @@ def test_fully_finds_damage_that_kept_size_and_time(release: Path):
     verify_release(release)
     with pytest.raises(KgError, match=r"dataset\.trig: sha256 differs"):
         Release(release).verify(fully=True)
+
+
+def test_a_stamp_holds_only_for_the_manifest_it_was_checked_against(
+    release: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An edited manifest that keeps the build id (a graph's count, a file's hash) is checked in
+    full: the stamp records the manifest's own digest (review of decision 33)."""
+    verify_release(release)  # stamped
+    path = release / "manifest.json"
+    manifest = json.loads(path.read_text())
+    rel = sorted(manifest["files"])[0]
+    manifest["files"][rel]["sha256"] = "0" * 64
+    st = path.stat()
+    path.write_text(json.dumps(manifest))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(KgError, match="sha256 differs"):
+        verify_release(release)
+
+
+def test_a_file_changed_while_it_is_checked_is_not_stamped(
+    release: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A copy still being written when a check hashes it: the check passes on what it read,
+    but no stamp vouches for the file as it is now."""
+    import kg.release.integrity as integrity
+
+    real = integrity.sha256_file
+    trig = release / "dumps" / "dataset.trig"
+
+    def hash_then_touch(path: Path) -> str:
+        digest = real(path)
+        if path == trig:
+            st = trig.stat()
+            os.utime(trig, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        return digest
+
+    monkeypatch.setattr(integrity, "sha256_file", hash_then_touch)
+    (release / integrity.STAMP).unlink(missing_ok=True)
+    verify_release(release)
+    assert not (release / integrity.STAMP).exists()

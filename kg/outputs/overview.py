@@ -11,6 +11,7 @@ relative paths), so the JSON carries nothing a browser would run.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import urllib.parse
 from collections import defaultdict
@@ -21,6 +22,7 @@ from typing import Any
 from kg.fsutil import write_atomic
 from kg.outputs.pages import Site, local_path
 from kg.outputs.reports import COLOURS, level_key, solutions
+from kg.paths import resource_dir
 from kg.store import OxigraphStore
 
 OVERVIEW_FILE = "overview.json"  # beside the home page
@@ -144,7 +146,7 @@ class Folded:
         ]
         search = {iri: {**e, "names": sorted(e["names"])} for iri, e in sorted(self.search.items())}
         doc = {
-            "version": FOLDED_VERSION,
+            "version": folded_version(),
             "rows": rows,
             "positions": self.positions,
             "search": search,
@@ -159,7 +161,7 @@ class Folded:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        if not isinstance(doc, dict) or doc.get("version") != FOLDED_VERSION:
+        if not isinstance(doc, dict) or doc.get("version") != folded_version():
             return None
         rows = []
         for r in doc["rows"]:
@@ -173,8 +175,18 @@ class Folded:
         return cls(rows, dict(doc["positions"]), search)
 
 
-FOLDED_VERSION = 1
+FOLDED_VERSION = 1  # the layout of the file; the questions' texts are part of the version too
 _SETS = ("aliases", "developer", "kind", "year", "source")
+
+
+@functools.cache
+def folded_version() -> str:
+    """The folded file's layout and the texts of the two questions it answers: a release folded
+    by other questions (an older or newer kg) is served by asking this kg's questions."""
+    digest = hashlib.sha256()
+    for name in ("overview-models.rq", "search-index.rq"):
+        digest.update((resource_dir("queries") / "pages" / name).read_bytes())
+    return f"{FOLDED_VERSION}-{digest.hexdigest()[:16]}"
 
 
 class Overview:

@@ -110,6 +110,7 @@ def verify_release(
         raise ReleaseCorrupt(f"{extra[0]} was not written by the build; {fix}")
     if not fully and _stamped(release, manifest, content=store):
         return
+    before = _snapshot(release, files)  # a file rewritten while it is hashed is not stamped
     for rel, want in sorted(files.items()):
         path = release / rel
         if sha256_file(path) != want["sha256"]:
@@ -118,7 +119,7 @@ def verify_release(
             )
     if store:
         _verify_store_counts(release, manifest, fix)
-    write_stamp(release, manifest, content=store)
+    write_stamp(release, manifest, content=store, seen=before)
 
 
 # In a release folder: what a full check saw of each file (decision 33). Not a release file.
@@ -135,15 +136,32 @@ def _snapshot(release: Path, files: Iterable[str]) -> dict[str, list[int]]:
     return snapshot
 
 
-def write_stamp(release: Path, manifest: dict[str, Any], *, content: bool) -> None:
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """The manifest's content: a stamp holds for the hashes and counts it was checked against,
+    not only for the build id (an edited manifest with the same id is checked in full)."""
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def write_stamp(
+    release: Path,
+    manifest: dict[str, Any],
+    *,
+    content: bool,
+    seen: dict[str, list[int]] | None = None,
+) -> None:
     """Record the release's files as they are now, after a full check (`content`: the store's
-    triples were counted too) or by the build that wrote them. Best effort: a release folder
-    this user cannot write is checked in full every time."""
+    triples were counted too) or by the build that wrote them; `seen`: the files as they were
+    before the check, and no stamp if one changed since. Best effort: a release folder this user
+    cannot write is checked in full every time."""
     try:
+        now = _snapshot(release, manifest["files"])
+        if seen is not None and seen != now:
+            return
         doc = {
             "build_id": manifest.get("build_id"),
+            "manifest": _manifest_digest(manifest),
             "content": content,
-            "files": _snapshot(release, manifest["files"]),
+            "files": now,
         }
         write_atomic(release / STAMP, json.dumps(doc, sort_keys=True).encode())
     except OSError:
@@ -155,6 +173,8 @@ def _stamped(release: Path, manifest: dict[str, Any], *, content: bool) -> bool:
     try:
         doc = json.loads((release / STAMP).read_bytes())
         if not isinstance(doc, dict) or doc.get("build_id") != manifest.get("build_id"):
+            return False
+        if doc.get("manifest") != _manifest_digest(manifest):
             return False
         if content and doc.get("content") is not True:
             return False

@@ -167,6 +167,7 @@ def test_server_home_answers_the_form_without_javascript(server: KgServer):
 def test_the_overview_folded_by_the_build_reads_back_as_asked(built: Built):
     """`kg serve` starts from the overview the build folded (decision 32): read back, it gives
     the same table, JSON, search index and first page as asking the store again."""
+    from kg.errors import KgError
     from kg.outputs.overview import OVERVIEW_FOLDED, Folded, Overview
     from kg.outputs.pages import Site
     from kg.release.release import Release
@@ -191,6 +192,9 @@ def test_the_overview_folded_by_the_build_reads_back_as_asked(built: Built):
     stale.write_text(json.dumps({"version": 0, "rows": []}))
     assert Folded.read(stale) is None  # another version: asked again
     assert Folded.read(stale.parent / "missing.json") is None
+    stale.write_bytes(b'{"version": "1-')  # cut short: an error naming the file, not a trace
+    with pytest.raises(KgError, match=r"folded\.json is not the JSON the build wrote"):
+        Folded.read(stale)
     # folded by other questions (the version carries their texts, review of decision 32)
     doc = json.loads((release.path / OVERVIEW_FOLDED).read_text())
     assert doc["version"].startswith("1-")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kg.errors import KgError
 from kg.fsutil import write_atomic
 from kg.outputs.pages import Site, local_path
 from kg.outputs.reports import COLOURS, level_key, solutions
@@ -156,11 +157,14 @@ class Folded:
     @classmethod
     def read(cls, path: Path) -> Folded | None:
         """The document `write` wrote, or None when it is missing or of another version (the
-        caller then asks the questions)."""
+        caller then asks the questions). A file that is not such a document is an error naming
+        it (the release's manifest lists it, so it was damaged after the build)."""
         try:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
+        except ValueError as exc:
+            raise KgError(f"{path} is not the JSON the build wrote ({exc}); rebuild") from None
         if not isinstance(doc, dict) or doc.get("version") != folded_version():
             return None
         rows = []
